@@ -1,0 +1,134 @@
+"""Parse helpers shared by the adapters: charset, text, links and dates.
+
+Decoding is ours, never the HTTP library's guess: MFA sends no charset, People's Daily sends
+GBK bytes while declaring GB2312, and legacy Xinhua pages declare nothing at all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import re
+import unicodedata
+from datetime import datetime
+from urllib.parse import urljoin
+
+from dateutil import parser as dateutil_parser
+from lxml import html as lxml_html
+
+from monitor.models import RawResponse
+
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.I)
+# Declared names that are too narrow for what servers really send.
+_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+          "iso-8859-1": "cp1252", "latin-1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_SPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+
+def charset_of(content: bytes, content_type: str | None = None) -> str:
+    """The charset to read the bytes with: BOM, then HTTP header, then XML/`<meta>` declaration.
+
+    Names are widened (gb2312/gbk → gb18030). With nothing declared, UTF-8 if the bytes are valid
+    UTF-8, else gb18030 (what undeclared Chinese government pages are in practice).
+    """
+    for bom, name in _BOMS:
+        if content.startswith(bom):
+            return name
+    declared = None
+    if content_type and (m := _HEADER_CHARSET.search(content_type)):
+        declared = m.group(1)
+    head = content[:4096]
+    if not declared and (m := _XML_ENCODING.match(head) or _META_CHARSET.search(head)):
+        declared = m.group(1).decode("ascii", "replace")
+    if declared:
+        name = declared.strip().lower()
+        name = _WIDER.get(name, name)
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            pass
+    try:
+        content.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def decode(raw: RawResponse) -> str:
+    """The body as text, decoded by `charset_of`; undecodable bytes become U+FFFD."""
+    charset = charset_of(raw.content, raw.header("content-type"))
+    text = raw.content.decode(charset, errors="replace")
+    return text.lstrip("\ufeff")
+
+
+def clean_text(text: str | None) -> str:
+    """Entities unescaped, NFKC, NBSP and every run of white space (CRLF too) as one space."""
+    if not text:
+        return ""
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text.replace("\u00a0", " "))
+    return _SPACE.sub(" ", text).strip()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Visible text of an HTML fragment (feed summaries), cleaned."""
+    if not fragment or not fragment.strip():
+        return ""
+    if "<" not in fragment:
+        return clean_text(fragment)
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises several types on odd fragments; the text is still wanted
+        return clean_text(re.sub(r"<[^>]+>", " ", fragment))
+    for bad in root.xpath(".//script|.//style"):
+        bad.drop_tree()
+    return clean_text(" ".join(root.itertext()))
+
+
+def document(text: str) -> lxml_html.HtmlElement:
+    """An lxml HTML tree of a decoded page."""
+    return lxml_html.document_fromstring(text or "<html></html>")
+
+
+def first_text(root: lxml_html.HtmlElement, *selectors: str) -> str:
+    """Cleaned text of the first element any of the CSS selectors finds."""
+    for selector in selectors:
+        found = root.cssselect(selector)
+        if found:
+            text = clean_text(found[0].text_content())
+            if text:
+                return text
+    return ""
+
+
+def meta(root: lxml_html.HtmlElement, name: str) -> str:
+    """Content of `<meta name=…>` / `property=…` / `id=…`, cleaned ("" when absent)."""
+    for attr in ("name", "property", "id", "itemprop"):
+        found = root.xpath(f"//meta[translate(@{attr},'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
+                           f"'abcdefghijklmnopqrstuvwxyz')=$n]/@content", n=name.lower())
+        if found and found[0].strip():
+            return clean_text(found[0])
+    return ""
+
+
+def absolutize(href: str, base: str) -> str:
+    """A link resolved against the page it came from (never against the host alone)."""
+    return urljoin(base, href.strip())
+
+
+def parse_time(text: str | None, *, dayfirst: bool = False) -> datetime | None:
+    """A lenient date parser for odd formats ("July 31, 2026", RFC 822, ISO); None if hopeless."""
+    if not text or not text.strip():
+        return None
+    try:
+        return dateutil_parser.parse(text.strip(), dayfirst=dayfirst, fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+
+
+def wallclock(value: datetime | None) -> datetime | None:
+    """Drop a stated offset we know to be wrong: `normalize` then reads the source's zone."""
+    return value.replace(tzinfo=None) if value is not None else None

@@ -1,0 +1,107 @@
+"""The shapes passed between stages.
+
+One shape, `Item`, flows through the whole pipeline (adapter → normalize → dedupe → classify →
+store → notify); database rows and raw HTML never leave their own modules. `RawResponse` is what
+`fetch` hands to an adapter, and what `monitor import` rebuilds from a saved body file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+STATUSES = ("new", "kept", "skipped")
+OFF_TOPIC = "off_topic"
+
+
+@dataclass(slots=True)
+class RawResponse:
+    """One HTTP response (or a saved copy of one): the bytes exactly as received.
+
+    `url` is the final URL after redirects; adapters resolve relative links against it.
+    `status` 304 means "not modified" and carries no body.
+    """
+
+    url: str
+    content: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    requested_url: str = ""
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def header(self, name: str) -> str | None:
+        """A header by case-insensitive name."""
+        lname = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lname:
+                return value
+        return None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(slots=True)
+class Item:
+    """One candidate story.
+
+    Adapters fill the first block. `published` may be naive: a naive time is the source's
+    wall-clock time and `normalize` attaches the source's zone; an aware time is converted as is.
+    Later stages fill the rest.
+    """
+
+    source: str
+    url: str
+    title: str
+    summary: str = ""
+    published: datetime | None = None
+    lang: str = ""
+    authors: list[str] = field(default_factory=list)
+    guid: str | None = None
+    variant: str = ""  # which parse variant read it (adapter name + layout), for layout changes
+    origin: str | None = None  # the outlet the page names as its original publisher, if any
+    # normalize
+    key: str = ""
+    # store
+    id: int | None = None
+    first_seen: datetime | None = None
+    # dedupe
+    story: str | None = None
+    original: bool = True
+    # classify
+    bucket: str | None = None
+    confidence: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    why: str = ""
+    model_version: str = ""
+    # triage
+    status: str = "new"
+    comment: str = ""
+    reviewed_by: str | None = None
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        """The Item JSON of DESIGN.md (`--json` output); `full` adds every pipeline field."""
+        data = asdict(self)
+        data["published"] = _iso(self.published)
+        data["first_seen"] = _iso(self.first_seen)
+        if full:
+            return data
+        keep = ("key", "source", "url", "title", "summary", "published", "lang", "authors")
+        out = {k: data[k] for k in keep}
+        if self.bucket is not None:
+            out.update(bucket=self.bucket, confidence=self.confidence)
+        if self.id is not None or self.story is not None:
+            out.update(status=self.status, comment=self.comment or None,
+                       story=self.story, original=self.original)
+        return out
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()

@@ -1,0 +1,1 @@
+"""The pipeline stages; `run.py` alone knows their order."""

@@ -1,0 +1,133 @@
+"""`sources.yaml` → typed `Source` objects, validated once at start-up.
+
+`sources.yaml` says what, where and when; the adapter modules say how. A bad entry stops
+start-up with one line naming the entry and the key (`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from monitor.adapters import ADAPTERS
+from monitor.errors import ConfigError
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_KEYS = {"id", "name", "outlet", "adapter", "urls", "language", "interval", "timezone",
+         "enabled", "reason", "options"}
+MIN_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One polled source. `outlet` is the name exports print ("… for TASS")."""
+
+    id: str
+    name: str
+    adapter: str
+    urls: tuple[str, ...]
+    language: str
+    interval: timedelta
+    timezone: str = "UTC"
+    enabled: bool = True
+    reason: str = ""  # why it is disabled, shown by `monitor sources`
+    outlet: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+
+def parse_interval(value: Any) -> timedelta:
+    """'30m', '2h', '1d', '90s' or a number of seconds."""
+    match = _INTERVAL.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not an interval like 30m, 2h or 1d")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds < MIN_INTERVAL.total_seconds():
+        raise ValueError(f"{value!r} is shorter than {int(MIN_INTERVAL.total_seconds())}s")
+    return timedelta(seconds=seconds)
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    """Every entry of the file, in file order; raises ConfigError on the first bad one."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+    entries = data.get("sources") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: expected a list of sources under 'sources:'")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        source = _source(path, index, entry)
+        if source.id in seen:
+            raise ConfigError(f"{path}: source {source.id!r}: key 'id': duplicate id")
+        seen.add(source.id)
+        sources.append(source)
+    return sources
+
+
+def _source(path: Path, index: int, entry: Any) -> Source:
+    label = f"{path}: source #{index + 1}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{label}: expected a mapping")
+    sid = entry.get("id")
+    if not isinstance(sid, str) or not re.fullmatch(r"[a-z0-9_]+", sid):
+        raise ConfigError(f"{label}: key 'id': expected lower-case letters, digits, '_'")
+    label = f"{path}: source {sid!r}"
+
+    def fail(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{label}: key {key!r}: {why}")
+
+    unknown = set(entry) - _KEYS
+    if unknown:
+        raise fail(sorted(unknown)[0], "unknown key")
+    adapter = entry.get("adapter")
+    if adapter not in ADAPTERS:
+        raise fail("adapter", f"unknown adapter {adapter!r} (known: {', '.join(sorted(ADAPTERS))})")
+    urls = entry.get("urls")
+    if isinstance(urls, str):
+        urls = [urls]
+    if not urls or not all(isinstance(u, str) and re.match(r"https?://", u) for u in urls):
+        raise fail("urls", "expected a list of http(s) URLs")
+    try:
+        interval = parse_interval(entry.get("interval", "30m"))
+    except ValueError as exc:
+        raise fail("interval", str(exc)) from None
+    tz = entry.get("timezone", "UTC")
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail("timezone", f"unknown time zone {tz!r}") from None
+    options = entry.get("options") or {}
+    if not isinstance(options, dict):
+        raise fail("options", "expected a mapping")
+    enabled = entry.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail("enabled", "expected true or false")
+    name = str(entry.get("name") or sid)
+    return Source(
+        id=sid, name=name, adapter=adapter, urls=tuple(urls),
+        language=str(entry.get("language") or "en"), interval=interval, timezone=str(tz),
+        enabled=enabled, reason=str(entry.get("reason") or ""),
+        outlet=str(entry.get("outlet") or name), options=options,
+    )
