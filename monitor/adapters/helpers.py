@@ -32,7 +32,10 @@ def charset_of(content: bytes, content_type: str | None = None) -> str:
     """The charset to read the bytes with: BOM, then HTTP header, then XML/`<meta>` declaration.
 
     Names are widened (gb2312/gbk → gb18030). With nothing declared, UTF-8 if the bytes are valid
-    UTF-8, else gb18030 (what undeclared Chinese government pages are in practice).
+    UTF-8, else gb18030 (what undeclared Chinese government pages are in practice). Non-ASCII
+    bytes that are valid UTF-8 are read as UTF-8 even when a legacy charset is declared: a page
+    re-encoded by a proxy or a scraper keeps its old `<meta charset=GB2312>`, and real GBK or
+    Latin-1 text is practically never valid UTF-8, so the bytes are the better witness.
     """
     for bom, name in _BOMS:
         if content.startswith(bom):
@@ -43,18 +46,17 @@ def charset_of(content: bytes, content_type: str | None = None) -> str:
     head = content[:4096]
     if not declared and (m := _XML_ENCODING.match(head) or _META_CHARSET.search(head)):
         declared = m.group(1).decode("ascii", "replace")
+    utf8 = _is_utf8(content)
     if declared:
         name = declared.strip().lower()
         name = _WIDER.get(name, name)
         try:
-            return codecs.lookup(name).name
+            name = codecs.lookup(name).name
         except LookupError:
-            pass
-    try:
-        content.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
+            name = ""
+        if name and (name.startswith("utf") or not utf8 or content.isascii()):
+            return name
+    return "utf-8" if utf8 else "gb18030"
 
 
 def decode(raw: RawResponse) -> str:
@@ -132,3 +134,12 @@ def parse_time(text: str | None, *, dayfirst: bool = False) -> datetime | None:
 def wallclock(value: datetime | None) -> datetime | None:
     """Drop a stated offset we know to be wrong: `normalize` then reads the source's zone."""
     return value.replace(tzinfo=None) if value is not None else None
+
+
+def _is_utf8(content: bytes) -> bool:
+    """Whether the bytes decode as UTF-8 (for `charset_of`)."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
