@@ -1,0 +1,109 @@
+"""Configuration: read once from the environment, typed and validated before anything starts.
+
+Every option is an environment variable (see DESIGN.md); secrets may also come from
+`NAME_FILE`. A bad value raises ConfigError naming the variable. `monitor config --dump`
+prints the effective values with secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+SECRETS = ("telegram_bot_token", "database_url")
+IdList = Annotated[list[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Field names are the variables, lower-cased."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, frozen=True,
+                                      extra="ignore")
+
+    database_url: str = ""
+    monitor_storage: Path = Path("storage")
+    monitor_sources: Path = Path("sources.yaml")
+    monitor_topics: Path = Path("topics.yaml")
+    monitor_timezone: str = "Europe/London"
+    monitor_http_addr: str = "127.0.0.1:8080"
+    monitor_user_agent: str = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+                               "(KHTML, like Gecko) Chrome/131.0 Safari/537.36")
+    monitor_timeout: float = Field(default=20.0, gt=0)  # connect/read, seconds
+    monitor_deadline: float = Field(default=60.0, gt=0)  # whole request, seconds
+    monitor_max_body: int = Field(default=20_000_000, gt=0)  # bytes, after decompression
+    monitor_host_delay: float = Field(default=2.0, ge=0)  # seconds between requests to a host
+    monitor_log_level: str = "INFO"
+    telegram_bot_token: str = ""
+    telegram_editor_chat_ids: IdList = []
+    telegram_allowed_user_ids: IdList = []
+    telegram_api_base_url: str = ""
+
+    @field_validator("telegram_editor_chat_ids", "telegram_allowed_user_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(" ", "").split(",") if v]
+        return value
+
+    @field_validator("monitor_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.monitor_timezone)
+
+    @property
+    def db_url(self) -> str:
+        """DATABASE_URL, or the SQLite file under the storage directory."""
+        return self.database_url or f"sqlite:///{self.monitor_storage / 'monitor.sqlite3'}"
+
+    def dump(self) -> dict[str, str]:
+        """Effective values as strings, secrets masked."""
+        out = {}
+        for name, value in self.model_dump().items():
+            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            if name in SECRETS and text:
+                text = _mask(text)
+            out[name.upper()] = text
+        out["DATABASE_URL"] = out["DATABASE_URL"] or f"(default) {self.db_url}"
+        return out
+
+
+def _mask(text: str) -> str:
+    if "://" in text and "@" in text:  # keep the scheme and host of a database URL
+        scheme, rest = text.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return f"*** (set, {len(text)} characters)"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment; `NAME_FILE` fills NAME; errors name the variable."""
+    env = dict(os.environ if env is None else env)
+    for name in list(env):
+        if name.endswith("_FILE") and name[:-5].lower() in Settings.model_fields:
+            target = name[:-5]
+            if not env.get(target):
+                try:
+                    env[target] = Path(env[name]).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ConfigError(f"{name}: cannot read {env[name]}: {exc.strerror}") from None
+    values = {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
+    try:
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]).upper() if err["loc"] else "?"
+        raise ConfigError(f"{key}: {err['msg']}") from None

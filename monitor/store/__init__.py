@@ -1,0 +1,1 @@
+"""Storage: `db` (connection, dialects, migrations), `items`, `sources` (health); rows stay here."""

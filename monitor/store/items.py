@@ -1,0 +1,144 @@
+"""Stored items: insert only what is new, and the queries the CLI, bot and export need.
+
+Identity is the unique `key` column; `insert_new` relies on it (ON CONFLICT DO NOTHING) and
+returns only the rows really inserted, so only those reach the editor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.models import Item
+from monitor.store.db import insert_ignoring_duplicates
+from monitor.store.schema import items as items_table
+
+_ITEM_COLUMNS = ("key", "source", "url", "title", "summary", "published", "first_seen", "lang",
+                 "authors", "guid", "variant", "origin", "story", "original", "bucket",
+                 "confidence", "scores", "why", "model_version", "status", "comment",
+                 "reviewed_by")
+
+
+@dataclass(slots=True)
+class StoryRef:
+    """What dedupe needs to know of a stored item to link a new copy of its story."""
+
+    key: str
+    source: str
+    story: str
+    original: bool
+    published: datetime | None
+    title_sig: str
+    embedding: bytes | None
+
+
+async def unseen(engine: AsyncEngine, items: list[Item]) -> list[Item]:
+    """The items whose key is not stored yet (checked before the costly stages)."""
+    if not items:
+        return []
+    keys = [i.key for i in items]
+    async with engine.connect() as conn:
+        known: set[str] = set()
+        for start in range(0, len(keys), 500):
+            rows = await conn.execute(select(items_table.c.key)
+                                      .where(items_table.c.key.in_(keys[start:start + 500])))
+            known.update(r[0] for r in rows)
+    return [i for i in items if i.key not in known]
+
+
+async def insert_new(engine: AsyncEngine, items: list[Item],
+                     extra: dict[str, dict[str, Any]] | None = None) -> list[Item]:
+    """Insert the items; return only those really inserted (with `id` and `first_seen` set).
+
+    `extra` maps key → additional column values (title signature, embedding) that are not
+    part of the Item shape.
+    """
+    if not items:
+        return []
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = []
+    for item in items:
+        item.first_seen = item.first_seen or now
+        row = {c: getattr(item, c) for c in _ITEM_COLUMNS}
+        row.update((extra or {}).get(item.key, {}))
+        rows.append(row)
+    stmt = insert_ignoring_duplicates(engine, items_table).returning(
+        items_table.c.id, items_table.c.key)
+    async with engine.begin() as conn:
+        inserted = {}
+        for row in rows:  # one statement per row: RETURNING with DO NOTHING is per row
+            result = await conn.execute(stmt.values(**row))
+            for id_, key in result:
+                inserted[key] = id_
+    fresh = []
+    for item in items:
+        if item.key in inserted:
+            item.id = inserted.pop(item.key)
+            fresh.append(item)
+    return fresh
+
+
+async def recent_story_refs(engine: AsyncEngine, since: datetime) -> list[StoryRef]:
+    """Items first seen since `since`, for linking new copies of their stories."""
+    c = items_table.c
+    query = (select(c.key, c.source, c.story, c.original, c.published, c.title_sig, c.embedding)
+             .where(c.first_seen >= since))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [StoryRef(r.key, r.source, r.story or r.key, bool(r.original), r.published,
+                     r.title_sig or "", r.embedding) for r in rows]
+
+
+async def set_not_original(engine: AsyncEngine, keys: list[str]) -> None:
+    """An earlier copy of a story turned up: these stored items are no longer its original."""
+    if keys:
+        async with engine.begin() as conn:
+            await conn.execute(update(items_table).where(items_table.c.key.in_(keys))
+                               .values(original=False))
+
+
+async def find_items(engine: AsyncEngine, *, since: datetime | None = None,
+                     until: datetime | None = None, source: str | None = None,
+                     bucket: str | None = None, search: str | None = None,
+                     limit: int | None = None) -> list[Item]:
+    """Stored items, newest first (by published time, else first seen)."""
+    c = items_table.c
+    when = func.coalesce(c.published, c.first_seen)
+    query = select(items_table).order_by(when.desc(), c.id.desc())
+    if since is not None:
+        query = query.where(when >= _bind_time(engine, since))
+    if until is not None:
+        query = query.where(when < _bind_time(engine, until))
+    if source:
+        query = query.where(c.source == source)
+    if bucket:
+        query = query.where(c.bucket == bucket)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(c.title).like(pattern),
+                                func.lower(c.summary).like(pattern)))
+    if limit:
+        query = query.limit(limit)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [row_item(r) for r in rows]
+
+
+def _bind_time(engine: AsyncEngine, value: datetime) -> Any:
+    """coalesce() loses the column type, so bind times as the column stores them."""
+    value = value.astimezone(timezone.utc)
+    return value.replace(tzinfo=None) if engine.dialect.name == "sqlite" else value
+
+
+def row_item(row: Any) -> Item:
+    """A stored row as the Item shape (rows never leave store/)."""
+    item = Item(**{c: row[c] for c in _ITEM_COLUMNS if c not in ("authors", "scores")})
+    item.id = row["id"]
+    item.authors = list(row["authors"] or [])
+    item.scores = dict(row["scores"] or {})
+    item.comment = item.comment or ""
+    return item

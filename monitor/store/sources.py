@@ -1,0 +1,90 @@
+"""Per-source health: last success, last error and its kind, consecutive errors, validators.
+
+A failed poll only touches this table: stored items are never rewritten by a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.errors import MonitorError
+from monitor.store.db import upsert
+from monitor.store.schema import source_health
+
+
+@dataclass(slots=True)
+class Health:
+    source: str
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_errors: int = 0
+    items_last_poll: int | None = None
+    new_last_poll: int | None = None
+    validators: dict[str, dict[str, str]] = field(default_factory=dict)
+    paused: bool = False
+    retry_after: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        """ok / failing / paused / never polled: what `monitor sources` prints."""
+        if self.paused:
+            return "paused"
+        if self.last_attempt is None:
+            return "never polled"
+        return "failing" if self.consecutive_errors else "ok"
+
+
+async def all_health(engine: AsyncEngine) -> dict[str, Health]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(source_health))).mappings().all()
+    return {r["source"]: Health(**dict(r)) for r in rows}
+
+
+async def get_health(engine: AsyncEngine, source: str) -> Health:
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(source_health)
+                                  .where(source_health.c.source == source))).mappings().first()
+    return Health(**dict(row)) if row else Health(source=source)
+
+
+async def record_success(engine: AsyncEngine, source: str, *, items: int, new: int,
+                         validators: dict[str, dict[str, str]]) -> None:
+    """A poll that parsed: reset the error count, keep the conditional-GET validators."""
+    now = datetime.now(timezone.utc)
+    current = await get_health(engine, source)
+    merged = {**current.validators, **validators}
+    values = dict(source=source, last_attempt=now, last_success=now, consecutive_errors=0,
+                  items_last_poll=items, new_last_poll=new, validators=merged,
+                  paused=current.paused, retry_after=None)
+    async with engine.begin() as conn:
+        await conn.execute(upsert(engine, source_health, "source", values))
+
+
+async def record_failure(engine: AsyncEngine, source: str, error: MonitorError) -> Health:
+    """A failed poll: count it and keep its kind; validators stay as they were."""
+    now = datetime.now(timezone.utc)
+    current = await get_health(engine, source)
+    retry = getattr(error, "retry_after", None)
+    values = dict(source=source, last_attempt=now, last_error=str(error)[:500],
+                  last_error_kind=error.kind, last_error_at=now,
+                  consecutive_errors=current.consecutive_errors + 1,
+                  validators=current.validators, paused=current.paused,
+                  retry_after=now + timedelta(seconds=retry) if retry else None)
+    async with engine.begin() as conn:
+        await conn.execute(upsert(engine, source_health, "source", values))
+    return await get_health(engine, source)
+
+
+async def set_paused(engine: AsyncEngine, source: str, paused: bool) -> None:
+    current = await get_health(engine, source)
+    values = dict(source=source, paused=paused, consecutive_errors=current.consecutive_errors,
+                  validators=current.validators)
+    async with engine.begin() as conn:
+        await conn.execute(upsert(engine, source_health, "source", values))
