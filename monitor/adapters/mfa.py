@@ -1,0 +1,176 @@
+"""PRC Ministry of Foreign Affairs (fmprc.gov.cn / mfa.gov.cn): listing and article pages.
+
+There is no feed: we read the listing pages (press conferences, spokesperson remarks; EN and
+ZH) and, when given one, a transcript or statement page. Two layouts are known and both are
+kept, each item recording which one read it (`variant`):
+
+- `mfa-2020` (recorded 2020-07): EN links in `div.newsLst_mod`, ZH links in `div.rebox_news`
+  with the date in brackets after each link; the EN transcript's date field is empty (filled
+  by JS), so its date comes from the title.
+- `mfa-2024` (the redesign): links `./YYYYMM/tYYYYMMDD_N.html` (`.shtml` on mfa.gov.cn) in
+  `ul.list1`; articles carry `meta[name=ArticleTitle]`, `meta[name=PubDate]` and a body
+  between the `TRSWCM.ContStart` / `TRSWCM.ContEnd` markers.
+
+Dates come from, in order: `PubDate` meta, the page's date field or the listing's bracketed
+date, the title ("… on July 3, 2020", "2020年7月3日…"), the URL (`/tYYYYMMDD_`). Times are
+Beijing wall-clock and returned naive (`normalize` applies Asia/Shanghai). When only a date is
+known the item is dated 00:00 Beijing time on that day: we don't invent a press-conference
+hour. Missing pages come back as a 200 "system" page or a redirect to `error.htm`; both are
+`MaintenancePage`, never a quiet day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
+                                      html_to_text, meta, parse_time)
+from monitor.errors import MaintenancePage, NotAFeed
+from monitor.models import Item, RawResponse
+from monitor.registry import Source
+
+SYSTEM_URL = re.compile(r"/system/|/error\.html?\b", re.I)
+SYSTEM_TEXT = re.compile(r"系统维护|页面不存在|已被删除|system maintenance|page (?:not found|does not exist)",
+                         re.I)
+LISTING_2020 = ("div.newsLst_mod li a", "div.rebox_news li a")
+LISTING_2024 = ("ul.list1 li a", ".list1 li a")
+ARTICLE_HREF = re.compile(r"(?:^|/)t\d{7,8}(?:_\d+)?\.s?html?$")
+ARTICLE_MARKERS = ("#News_Body_Txt_A", ".content_mod .content", ".TRS_Editor", ".TRS_UEDITOR")
+TITLE_2020 = ("#News_Body_Title", ".content_mod h2.title", "h2.title")
+TITLE_2024 = ("h1", ".news-title")
+BODY = ("#News_Body_Txt_A", ".TRS_UEDITOR", ".TRS_Editor", ".news_content",
+        ".content_mod .content", "div.content")
+DATE_FIELD = ("#News_Body_Time", ".time span", ".time")
+TRS_BODY = re.compile(r"<meta\s+name=[\"']?TRSWCM\.ContStart[^>]*>(.*?)"
+                      r"<meta\s+name=[\"']?TRSWCM\.ContEnd", re.I | re.S)
+TITLE_SUFFIX = re.compile(r"\s*(?:[—_-]+\s*(?:中华人民共和国外交部|Ministry of Foreign Affairs.*))$")
+ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?")
+ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+EN_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b")
+URL_DATE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
+SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s)|[。！？][”’」）]?")
+SUMMARY_CHARS = 400
+# html_to_text joins paragraphs with a space, which Chinese text doesn't use between sentences
+CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff5e”’])\s+(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
+
+
+def parse(raw: RawResponse, source: Source) -> list[Item]:
+    """A listing page's articles, or an article page as one item."""
+    text = decode(raw)
+    check_not_system(raw, text)
+    root = document(text)
+    if meta(root, "ArticleTitle") or TRS_BODY.search(text) or _has(root, ARTICLE_MARKERS):
+        item = article_item(root, text, raw, source)
+        return [item] if item else []
+    items = listing_items(root, raw, source)
+    if not items:
+        raise NotAFeed(f"{raw.url}: neither an MFA listing nor an MFA article page")
+    return items
+
+
+def check_not_system(raw: RawResponse, text: str) -> None:
+    """Raise MaintenancePage for the 200 "system" page or a redirect to the error page."""
+    location = raw.header("location") or ""
+    if SYSTEM_URL.search(raw.url) or SYSTEM_URL.search(location):
+        raise MaintenancePage(f"{raw.url}: the site's system/error page ({location or raw.url})")
+    head = text[:3000]
+    title = re.search(r"<title>(.*?)</title>", head, re.I | re.S)
+    if SYSTEM_TEXT.search(title.group(1) if title else "") or (
+            re.search(r"<title>\s*30[12] ", head) and SYSTEM_URL.search(text)):
+        raise MaintenancePage(f"{raw.url}: the site's system/error page")
+
+
+def listing_items(root: Any, raw: RawResponse, source: Source) -> list[Item]:
+    """Article links of a listing page, 2020 layout first, then the current one."""
+    for variant, selectors in (("mfa-2020", LISTING_2020), ("mfa-2024", LISTING_2024),
+                               ("mfa-2024", ("a[href]",))):
+        anchors = [a for sel in selectors for a in root.cssselect(sel)
+                   if ARTICLE_HREF.search(a.get("href", "").strip())]
+        items = [item for a in anchors if (item := link_item(a, raw, source, variant))]
+        if items:
+            return items
+    return []
+
+
+def link_item(anchor: Any, raw: RawResponse, source: Source, variant: str) -> Item | None:
+    """One listing link; its date from the bracketed date beside it, the URL or the title."""
+    title = clean_text(anchor.get("title") or anchor.text_content())
+    if not title:
+        return None  # image-only links (spokesperson portraits)
+    url = absolutize(anchor.get("href"), raw.url)
+    published = bracket_date(anchor) or url_date(url) or date_in(title)
+    return Item(source=source.id, url=url, title=title, published=published,
+                lang=source.language, guid=url, variant=f"{variant}-listing")
+
+
+def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item | None:
+    """A transcript or statement page: title, date, and the opening of the body."""
+    current = bool(meta(root, "ArticleTitle") or TRS_BODY.search(text))
+    title = (meta(root, "ArticleTitle") or first_text(root, *TITLE_2020, *TITLE_2024)
+             or TITLE_SUFFIX.sub("", first_text(root, "title")))
+    if not title:
+        return None
+    published = (date_in(meta(root, "PubDate")) or date_in(first_text(root, *DATE_FIELD))
+                 or date_in(title) or url_date(raw.url))
+    match = TRS_BODY.search(text)
+    body = html_to_text(match.group(1)) if match else first_text(root, *BODY)
+    return Item(source=source.id, url=raw.url, title=title, summary=opening(body),
+                published=published, lang=source.language, guid=raw.url,
+                variant="mfa-2024-article" if current else "mfa-2020-article")
+
+
+def bracket_date(anchor: Any) -> datetime | None:
+    """The `(2020-07-03)` after a link, within its own list item only."""
+    parent = anchor.getparent()
+    if parent is not None and parent.tag == "li":
+        beside = parent.text_content().replace(anchor.text_content(), " ")
+    else:
+        beside = anchor.tail or ""
+    return date_in(beside) if ISO_DATE.search(beside) else None
+
+
+def date_in(text: str | None) -> datetime | None:
+    """The first date (with its time, if given) in a text, naive Beijing time."""
+    if not text:
+        return None
+    if m := ISO_DATE.search(text):
+        y, mo, d, hh, mm = (int(g) if g else 0 for g in m.groups())
+        return _safe(y, mo, d, hh, mm)
+    if m := ZH_DATE.search(text):
+        return _safe(*(int(g) for g in m.groups()))
+    if m := EN_DATE.search(text):
+        found = parse_time(m.group(1).replace(".", ""))
+        return found.replace(tzinfo=None) if found else None
+    return None
+
+
+def url_date(url: str) -> datetime | None:
+    """The date in a current-layout article URL (`/t20260703_…`)."""
+    m = URL_DATE.search(url)
+    return _safe(*(int(g) for g in m.groups())) if m else None
+
+
+def opening(body: str) -> str:
+    """The first two sentences of the body, at most SUMMARY_CHARS characters."""
+    text = CJK_GAP.sub("", clean_text(body))
+    ends = [m.end() for m in SENTENCE_END.finditer(text)]
+    if len(ends) >= 2:
+        text = text[:ends[1]]
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    cut = text[:SUMMARY_CHARS]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > SUMMARY_CHARS - 40 else cut).rstrip(",;:，；：、") + "…"
+
+
+def _safe(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime | None:
+    try:
+        return datetime(year, month, day, hour, minute)
+    except ValueError:
+        return None
+
+
+def _has(root: Any, selectors: tuple[str, ...]) -> bool:
+    return any(root.cssselect(sel) for sel in selectors)
