@@ -1,0 +1,119 @@
+"""The `monitor` command. Each subcommand parses its arguments and calls the modules that do
+the work; the daemon and the CLI share the same code paths (`pipeline.run`).
+
+Exit codes: 0 done, 1 some input or source failed (the rest was processed), 2 bad usage or
+configuration (nothing was done).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.logs import setup_logging
+from monitor.settings import Settings, load_settings
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, then exit."""
+    click.echo(f"monitor: {message}", err=True)
+    sys.exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+    setup_logging(settings.monitor_log_level)
+    return settings
+
+
+def run_async(coro: Any) -> Any:
+    """Run a command's coroutine; configuration and database errors are one line, exit 2."""
+    try:
+        return asyncio.run(coro)
+    except (ConfigError, StoreError) as exc:
+        fail(str(exc))
+
+
+@click.group()
+@click.version_option(package_name="monitor")
+def main() -> None:
+    """Media monitoring for The China-Russia Report."""
+
+
+@main.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per source")
+def sources_cmd(as_json: bool) -> None:
+    """Every source: id, name, adapter, URLs, language, interval and health."""
+    from monitor.commands import show_sources
+
+    run_async(show_sources(settings_or_exit(), as_json))
+
+
+@main.command("fetch")
+@click.argument("ids", nargs=-1)
+def fetch_cmd(ids: tuple[str, ...]) -> None:
+    """One poll of the given (or all enabled) sources through the full pipeline."""
+    from monitor.commands import fetch_sources
+
+    sys.exit(run_async(fetch_sources(settings_or_exit(), list(ids))))
+
+
+@main.command("import")
+@click.option("--source", "source_id", required=True, help="source id from sources.yaml")
+@click.option("--dry-run", is_flag=True, help="parse and normalise only; store nothing")
+@click.option("--json", "as_json", is_flag=True, help="print the resulting items as JSON Lines")
+@click.option("--url", default=None, help="URL the files were fetched from (for relative links)")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def import_cmd(source_id: str, dry_run: bool, as_json: bool, url: str | None,
+               paths: tuple[Path, ...]) -> None:
+    """Parse saved responses with a source's adapter, through the pipeline."""
+    from monitor.commands import import_files
+
+    sys.exit(run_async(import_files(settings_or_exit(), source_id, list(paths),
+                                    dry_run=dry_run, as_json=as_json, url=url)))
+
+
+@main.command("items")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W47, in MONITOR_TIMEZONE")
+@click.option("--source", default=None, help="only this source id")
+@click.option("--bucket", default=None, help="only this bucket id")
+@click.option("--search", default=None, help="text in the title or summary")
+@click.option("--limit", default=200, show_default=True, help="at most this many")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines")
+def items_cmd(week: str | None, source: str | None, bucket: str | None, search: str | None,
+              limit: int, as_json: bool) -> None:
+    """Stored items, newest first."""
+    from monitor.commands import show_items
+
+    run_async(show_items(settings_or_exit(), week=week, source=source, bucket=bucket,
+                         search=search, limit=limit, as_json=as_json))
+
+
+@main.command("config")
+@click.option("--dump", is_flag=True, required=True, help="print the effective configuration")
+def config_cmd(dump: bool) -> None:
+    """The effective configuration, secrets masked."""
+    settings = settings_or_exit()
+    for key, value in settings.dump().items():
+        click.echo(f"{key}={value}")
+
+
+@main.command("run")
+def run_cmd() -> None:
+    """The daemon: scheduled polls (and the Telegram bot when configured) until SIGTERM."""
+    from monitor.daemon import run_daemon
+
+    sys.exit(run_async(run_daemon(settings_or_exit())))
+
+
+def print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))

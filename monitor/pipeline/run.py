@@ -1,0 +1,167 @@
+"""The pipeline, in order: the only module that knows it.
+
+    fetch → adapter → normalize → dedupe → classify → store → notify
+
+`run_source` is one poll of one source; the daemon's scheduler and `monitor fetch` both call
+it, and `monitor import` enters at `process` with responses read from files. A source that
+fails is recorded in its health row and never stops the others; a failed poll writes nothing
+but that row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.adapters import get_adapter
+from monitor.adapters.base import poll
+from monitor.errors import MonitorError, ParseError
+from monitor.fetch import Fetcher, Validators, bound_get
+from monitor.logs import fields
+from monitor.models import OFF_TOPIC, Item
+from monitor.pipeline import dedupe
+from monitor.pipeline.normalize import normalize
+from monitor.registry import Source
+from monitor.store import items as item_store
+from monitor.store import sources as health_store
+
+log = logging.getLogger("monitor.pipeline")
+STORY_WINDOW = timedelta(days=4)
+Notify = Callable[[list[Item]], Awaitable[None]]
+
+
+class Classifier(Protocol):
+    def classify(self, items: list[Item], threshold: float | None = None) -> list[Item]: ...
+
+
+class InternalError(ParseError):
+    """An adapter bug: counted against the source like any failure, logged with its traceback."""
+
+    kind = "internal"
+
+
+@dataclass
+class Pipeline:
+    """The shared parts every poll uses."""
+
+    engine: AsyncEngine | None
+    sources: dict[str, Source]
+    fetcher: Fetcher | None = None
+    classifier: Classifier | None = None
+    notify: Notify | None = None
+    embed: Callable[[list[str]], Any] | None = None  # texts → L2-normalised vectors
+
+
+@dataclass
+class PollReport:
+    source: str
+    parsed: int = 0
+    new: list[Item] = field(default_factory=list)
+    error: MonitorError | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def run_source(pipeline: Pipeline, source: Source) -> PollReport:
+    """One poll of one source through the whole pipeline; failures are caught and recorded."""
+    assert pipeline.engine is not None and pipeline.fetcher is not None
+    started = time.monotonic()
+    report = PollReport(source.id)
+    health = await health_store.get_health(pipeline.engine, source.id)
+    validators = {url: Validators(**v) for url, v in health.validators.items()}
+    get = bound_get(pipeline.fetcher, validators, host_delay=source.option("host_delay"))
+    try:
+        items = await poll(get_adapter(source.adapter), source, get)
+        report.parsed = len(items)
+        report.new = await process(pipeline, source, items)
+    except MonitorError as exc:
+        report.error = exc
+    except Exception as exc:  # an adapter bug must not stop the other sources
+        log.exception("poll %s", fields(source=source.id, outcome="internal"))
+        report.error = InternalError(f"{source.id}: {type(exc).__name__}: {exc}")
+    report.duration = time.monotonic() - started
+    await _record(pipeline, source, report,
+                  {url: asdict(v) for url, v in validators.items() if v})
+    return report
+
+
+async def _record(pipeline: Pipeline, source: Source, report: PollReport,
+                  seen: dict[str, dict[str, str]]) -> None:
+    engine = pipeline.engine
+    assert engine is not None
+    if report.error is None:
+        await health_store.record_success(engine, source.id, items=report.parsed,
+                                          new=len(report.new), validators=seen)
+        log.info("poll %s", fields(source=source.id, outcome="ok", items=report.parsed,
+                                   new=len(report.new), duration=report.duration))
+    else:
+        await health_store.record_failure(engine, source.id, report.error)
+        log.warning("poll %s", fields(source=source.id, outcome=report.error.kind,
+                                      url=getattr(report.error, "url", None) or None,
+                                      error=str(report.error)[:200], duration=report.duration))
+
+
+async def process(pipeline: Pipeline, source: Source, items: list[Item],
+                  base_url: str = "") -> list[Item]:
+    """normalize → dedupe → classify → store → notify; returns the items really inserted.
+
+    With no engine (a dry run) nothing is stored or posted and every item is returned.
+    """
+    items = dedupe.unique_by_key([normalize(i, source, base_url) for i in items])
+    if pipeline.engine is not None:
+        items = await item_store.unseen(pipeline.engine, items)
+    if not items:
+        return []
+    vectors = await _vectors(pipeline, items)
+    if pipeline.classifier is not None:
+        await asyncio.to_thread(pipeline.classifier.classify, items,
+                                source.option("relevance_threshold"))
+    outlets = {s.id: s.outlet for s in pipeline.sources.values()}
+    if pipeline.engine is None:
+        dedupe.link_stories(items, outlets, [], vectors)
+        return items
+    since = datetime.now(timezone.utc) - STORY_WINDOW
+    refs = await item_store.recent_story_refs(pipeline.engine, since)
+    demoted = dedupe.link_stories(items, outlets, refs, vectors)
+    extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
+                        "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
+             for n, item in enumerate(items)}
+    inserted = await item_store.insert_new(pipeline.engine, items, extra)
+    await item_store.set_not_original(pipeline.engine, demoted)
+    await _notify(pipeline, inserted)
+    return inserted
+
+
+async def _vectors(pipeline: Pipeline, items: list[Item]) -> Any:
+    if pipeline.embed is None:
+        return None
+    from monitor.pipeline.embed import item_text
+
+    texts = [item_text(i.title, i.summary) for i in items]
+    return await asyncio.to_thread(pipeline.embed, texts)
+
+
+async def _notify(pipeline: Pipeline, inserted: list[Item]) -> None:
+    """Post new relevant items; a failing notifier is logged and never fails the poll."""
+    relevant = [i for i in inserted if i.bucket != OFF_TOPIC]
+    if pipeline.notify is None or not relevant:
+        return
+    try:
+        await pipeline.notify(relevant)
+    except Exception:
+        log.exception("notify %s", fields(outcome="failed", items=len(relevant)))
+
+
+async def run_sources(pipeline: Pipeline, sources: list[Source]) -> list[PollReport]:
+    """Poll several sources concurrently; one failing never stops the others."""
+    return list(await asyncio.gather(*(run_source(pipeline, s) for s in sources)))
