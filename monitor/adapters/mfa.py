@@ -65,6 +65,8 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
         item = article_item(root, text, raw, source)
         return [item] if item else []
     items = listing_items(root, raw, source)
+    if not items and SYSTEM_TEXT.search(root.text_content()):
+        raise MaintenancePage(f"{raw.url}: the site's system page (\"page not found\")")
     if not items:
         raise NotAFeed(f"{raw.url}: neither an MFA listing nor an MFA article page")
     return items
@@ -86,8 +88,8 @@ def listing_items(root: Any, raw: RawResponse, source: Source) -> list[Item]:
     """Article links of a listing page, 2020 layout first, then the current one."""
     for variant, selectors in (("mfa-2020", LISTING_2020), ("mfa-2024", LISTING_2024),
                                ("mfa-2024", ("a[href]",))):
-        anchors = [a for sel in selectors for a in root.cssselect(sel)
-                   if ARTICLE_HREF.search(a.get("href", "").strip())]
+        anchors = dict.fromkeys(a for sel in selectors for a in root.cssselect(sel)
+                                if ARTICLE_HREF.search(a.get("href", "").strip()))
         items = [item for a in anchors if (item := link_item(a, raw, source, variant))]
         if items:
             return items
