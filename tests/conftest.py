@@ -29,3 +29,51 @@ def sources():
     from monitor.registry import load_sources
 
     return {s.id: s for s in load_sources(ROOT / "sources.yaml")}
+
+
+def postgres_admin_url() -> str | None:
+    """The throwaway server `.ci/run` starts (MONITOR_TEST_POSTGRES_URL), if any."""
+    import os
+
+    url = os.environ.get("MONITOR_TEST_POSTGRES_URL")
+    if not url and os.environ.get("MONITOR_REQUIRE_POSTGRES"):
+        pytest.fail("MONITOR_REQUIRE_POSTGRES is set but MONITOR_TEST_POSTGRES_URL is not")
+    return url
+
+
+async def _fresh_postgres_database(admin_url: str) -> str:
+    """A new empty database on the test server; its URL."""
+    import uuid
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    url = make_url(admin_url)
+    conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username,
+                                 password=url.password, database=url.database or "postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: a real SQLite file, and a real PostgreSQL database when one is up."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'monitor.sqlite3'}"
+    admin = postgres_admin_url()
+    if not admin:
+        pytest.skip("no PostgreSQL server: set MONITOR_TEST_POSTGRES_URL (.ci/run starts one)")
+    return await _fresh_postgres_database(admin)
+
+
+@pytest.fixture
+async def engine(db_url: str):
+    from monitor.store.db import open_database
+
+    engine = await open_database(db_url)
+    yield engine
+    await engine.dispose()

@@ -110,9 +110,9 @@ async def find_items(engine: AsyncEngine, *, since: datetime | None = None,
     when = func.coalesce(c.published, c.first_seen)
     query = select(items_table).order_by(when.desc(), c.id.desc())
     if since is not None:
-        query = query.where(when >= _bind_time(engine, since))
+        query = query.where(when >= since)
     if until is not None:
-        query = query.where(when < _bind_time(engine, until))
+        query = query.where(when < until)
     if source:
         query = query.where(c.source == source)
     if bucket:
@@ -126,12 +126,6 @@ async def find_items(engine: AsyncEngine, *, since: datetime | None = None,
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     return [row_item(r) for r in rows]
-
-
-def _bind_time(engine: AsyncEngine, value: datetime) -> Any:
-    """coalesce() loses the column type, so bind times as the column stores them."""
-    value = value.astimezone(timezone.utc)
-    return value.replace(tzinfo=None) if engine.dialect.name == "sqlite" else value
 
 
 def row_item(row: Any) -> Item:
