@@ -20,7 +20,7 @@ from monitor.errors import ConfigError
 from monitor.models import OFF_TOPIC
 
 LANGS = ("en", "zh", "ru")
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.3
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {"buckets", "off_topic", "relevance_threshold"}
 _BUCKET_KEYS = {"id", "title", "description", "terms"}
