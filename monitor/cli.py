@@ -117,3 +117,32 @@ def run_cmd() -> None:
 
 def print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+@main.command("classify")
+@click.option("--eval", "evaluate", is_flag=True,
+              help="input carries a true 'bucket': print accuracy, F1 and a confusion table")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="minimum relevance (default: topics.yaml)")
+def classify_cmd(evaluate: bool, threshold: float | None) -> None:
+    """JSON Lines on stdin → the same objects with bucket, confidence and scores."""
+    from monitor.evaluate import run_classify
+    from monitor.pipeline.classify import load_classifier
+
+    try:
+        classifier = load_classifier(settings_or_exit())
+    except ConfigError as exc:
+        fail(str(exc))
+    sys.exit(run_classify(classifier, sys.stdin, sys.stdout, sys.stderr, evaluate, threshold))
+
+
+@main.command("train")
+def train_cmd() -> None:
+    """Rebuild the classifier model from all labels; prints its version and training-set size."""
+    from monitor.evaluate import run_train
+
+    try:
+        version, size, path = run_train(settings_or_exit())
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"model {version}: {size} examples → {path}")
