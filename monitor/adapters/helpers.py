@@ -143,3 +143,51 @@ def _is_utf8(content: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+_FEED_ROOT = re.compile(r"^\s*(<\?[^>]*\?>\s*|<!--.*?-->\s*)*<(feed|rss|rdf:RDF)\b", re.S)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?")
+_ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:(\d{1,2}):(\d{2}))?")
+_EN_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s)|[。！？][”’」）]?")
+# html_to_text joins paragraphs with a space, which Chinese text doesn't put between sentences.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff5e”’])\s+"
+                      r"(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
+
+
+def looks_like_feed(text: str) -> bool:
+    """Whether decoded text starts as RSS/Atom/RDF (after any PIs and comments), not HTML."""
+    return bool(_FEED_ROOT.match(text[:4000]))
+
+
+def date_in_text(text: str | None) -> datetime | None:
+    """The first date in a text, naive, with its time when one follows it.
+
+    "2020-07-03", "2026-07-03 19:42", "2024年04月24日23:52", "July 3, 2020": the formats
+    Chinese official and state-media pages print as wall-clock time without a zone.
+    """
+    if not text:
+        return None
+    for pattern in (_ISO_DATE, _ZH_DATE):
+        if m := pattern.search(text):
+            y, mo, d, hh, mm = (int(g) if g else 0 for g in m.groups())
+            try:
+                return datetime(y, mo, d, hh, mm)
+            except ValueError:
+                return None
+    if m := _EN_DATE.search(text):
+        return wallclock(parse_time(m.group(1).replace(".", "")))
+    return None
+
+
+def opening(text: str, *, sentences: int = 2, limit: int = 400) -> str:
+    """The first sentences of a body text (EN or ZH), cleaned, at most `limit` characters."""
+    text = _CJK_GAP.sub("", clean_text(text))
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if len(ends) >= sentences:
+        text = text[:ends[sentences - 1]]
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit - 40 else cut).rstrip(",;:，；：、") + "…"

@@ -22,15 +22,14 @@ from lxml import etree
 
 from monitor.adapters import rss
 from monitor.adapters.base import Get, parse_in_thread
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text, meta,
-                                      parse_time, wallclock)
+from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
+                                      looks_like_feed, meta, parse_time, wallclock)
 from monitor.errors import FetchError, NotAFeed, ParseError
 from monitor.models import Item, RawResponse
 from monitor.registry import Source
 
 log = logging.getLogger(__name__)
 
-FEED_ROOT = re.compile(r"^\s*(<\?[^>]*\?>\s*|<!--.*?-->\s*)*<(feed|rss)\b", re.S)
 # Listing page (/events/president/news, /news/page/N, by-date/DD.MM.YYYY)
 LISTING_ENTRY = "div.hentry"
 LISTING_LINK = "h3.hentry__title a"
@@ -50,7 +49,7 @@ MIRROR_SUFFIX = re.compile(r"(/\d+)\.html$")
 def parse(raw: RawResponse, source: Source) -> list[Item]:
     """Items of a feed, listing page or article page; NotAFeed for anything else."""
     text = decode(raw)
-    if FEED_ROOT.match(text[:4000]):
+    if looks_like_feed(text):
         return feed_items(raw, source)
     try:
         root = document(text)

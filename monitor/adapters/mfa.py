@@ -25,8 +25,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      html_to_text, meta, parse_time)
+from monitor.adapters.helpers import (absolutize, clean_text, date_in_text, decode, document,
+                                      first_text, html_to_text, meta, opening)
 from monitor.errors import MaintenancePage, NotAFeed
 from monitor.models import Item, RawResponse
 from monitor.registry import Source
@@ -46,14 +46,8 @@ DATE_FIELD = ("#News_Body_Time", ".time span", ".time")
 TRS_BODY = re.compile(r"<meta\s+name=[\"']?TRSWCM\.ContStart[^>]*>(.*?)"
                       r"<meta\s+name=[\"']?TRSWCM\.ContEnd", re.I | re.S)
 TITLE_SUFFIX = re.compile(r"\s*(?:[—_-]+\s*(?:中华人民共和国外交部|Ministry of Foreign Affairs.*))$")
-ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?")
-ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-EN_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b")
 URL_DATE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
-SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s)|[。！？][”’」）]?")
-SUMMARY_CHARS = 400
-# html_to_text joins paragraphs with a space, which Chinese text doesn't use between sentences
-CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff5e”’])\s+(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
+LISTED_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # "(2020-07-03)" beside a ZH link
 
 
 def parse(raw: RawResponse, source: Source) -> list[Item]:
@@ -102,7 +96,7 @@ def link_item(anchor: Any, raw: RawResponse, source: Source, variant: str) -> It
     if not title:
         return None  # image-only links (spokesperson portraits)
     url = absolutize(anchor.get("href"), raw.url)
-    published = bracket_date(anchor) or url_date(url) or date_in(title)
+    published = bracket_date(anchor) or url_date(url) or date_in_text(title)
     return Item(source=source.id, url=url, title=title, published=published,
                 lang=source.language, guid=url, variant=f"{variant}-listing")
 
@@ -114,8 +108,9 @@ def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item
              or TITLE_SUFFIX.sub("", first_text(root, "title")))
     if not title:
         return None
-    published = (date_in(meta(root, "PubDate")) or date_in(first_text(root, *DATE_FIELD))
-                 or date_in(title) or url_date(raw.url))
+    published = (date_in_text(meta(root, "PubDate"))
+                 or date_in_text(first_text(root, *DATE_FIELD))
+                 or date_in_text(title) or url_date(raw.url))
     match = TRS_BODY.search(text)
     body = html_to_text(match.group(1)) if match else first_text(root, *BODY)
     return Item(source=source.id, url=raw.url, title=title, summary=opening(body),
@@ -130,48 +125,13 @@ def bracket_date(anchor: Any) -> datetime | None:
         beside = parent.text_content().replace(anchor.text_content(), " ")
     else:
         beside = anchor.tail or ""
-    return date_in(beside) if ISO_DATE.search(beside) else None
-
-
-def date_in(text: str | None) -> datetime | None:
-    """The first date (with its time, if given) in a text, naive Beijing time."""
-    if not text:
-        return None
-    if m := ISO_DATE.search(text):
-        y, mo, d, hh, mm = (int(g) if g else 0 for g in m.groups())
-        return _safe(y, mo, d, hh, mm)
-    if m := ZH_DATE.search(text):
-        return _safe(*(int(g) for g in m.groups()))
-    if m := EN_DATE.search(text):
-        found = parse_time(m.group(1).replace(".", ""))
-        return found.replace(tzinfo=None) if found else None
-    return None
+    return date_in_text(beside) if LISTED_DATE.search(beside) else None
 
 
 def url_date(url: str) -> datetime | None:
     """The date in a current-layout article URL (`/t20260703_…`)."""
     m = URL_DATE.search(url)
-    return _safe(*(int(g) for g in m.groups())) if m else None
-
-
-def opening(body: str) -> str:
-    """The first two sentences of the body, at most SUMMARY_CHARS characters."""
-    text = CJK_GAP.sub("", clean_text(body))
-    ends = [m.end() for m in SENTENCE_END.finditer(text)]
-    if len(ends) >= 2:
-        text = text[:ends[1]]
-    if len(text) <= SUMMARY_CHARS:
-        return text
-    cut = text[:SUMMARY_CHARS]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > SUMMARY_CHARS - 40 else cut).rstrip(",;:，；：、") + "…"
-
-
-def _safe(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime | None:
-    try:
-        return datetime(year, month, day, hour, minute)
-    except ValueError:
-        return None
+    return date_in_text("-".join(m.groups())) if m else None
 
 
 def _has(root: Any, selectors: tuple[str, ...]) -> bool:
