@@ -1,0 +1,399 @@
+"""HTTP for every source: one shared httpx client, and the ONE place transport failures and HTTP
+statuses become `monitor.errors` classes.
+
+httpx alone is not enough for polling servers we don't control (research/anchors-reliability.md):
+it has no total deadline (a server dripping one byte every 2 s never trips its read timeout) and
+no body cap (a 2 MB gzip bomb inflates to gigabytes). So here:
+
+* every attempt runs under `asyncio.timeout(deadline)`, body included;
+* the body is read raw and inflated by our own bounded decompressor, counting decoded bytes, so a
+  bomb stops at the cap without ever being inflated into memory (we only advertise gzip/deflate);
+* redirects are followed by hand (at most 5) and every hop's target is checked: MFA answers a
+  missing page with a redirect to `/error.htm` or a 200 "system" page, which must count as a
+  failure, not as "0 new items";
+* connect errors, timeouts, 5xx and 429 are retried with exponential backoff and jitter, honouring
+  Retry-After up to a cap; above the cap we raise `RateLimited` at once so the scheduler backs the
+  source off instead of holding a worker asleep;
+* requests to one host are spaced by a politeness delay (People's Daily asks for 120 s).
+
+Charset is not decided here: `RawResponse.content` is the decoded-from-gzip bytes, and adapters
+read them with `helpers.decode`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import re
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from monitor.adapters.base import Get
+from monitor.errors import (BadRedirect, ConnectFailed, FetchError, FetchTimeout, HTTPStatus,
+                            RateLimited, TooLarge)
+from monitor.models import RawResponse
+
+log = logging.getLogger(__name__)
+
+# Several think-tank CDNs answer 403 to library user agents; Xinhua redirects mobile UAs.
+DEFAULT_USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                      "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+               "text/html;q=0.8, */*;q=0.5")
+# Only the codings our bounded decompressor reads; advertising br/zstd would bypass the cap.
+ACCEPT_ENCODING = "gzip, deflate"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Targets that mean "the page is gone": MFA's /error.htm and /web/system/index_17321.shtml.
+ERROR_PAGE = re.compile(r"/(?:error|404|notfound|not-found)(?:[._-][^/]*)?$|/system/", re.I)
+# A redirect to another host's sign-in or bot-challenge page is a wall, not the feed.
+LOGIN_PAGE = re.compile(r"log-?in|sign-?in|sso|auth|captcha|challenge", re.I)
+_GZIP_WBITS = 32 + zlib.MAX_WBITS  # auto-detects a gzip or zlib header
+_RAW_DEFLATE_WBITS = -zlib.MAX_WBITS  # some servers send "deflate" with no zlib header
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """Knobs of the fetcher; defaults follow miniflux (20 s, 15 MiB after decoding, 5 hops)."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 30.0  # one attempt, redirects and body included
+    max_bytes: int = 15 * 1024 * 1024  # decoded body
+    max_redirects: int = 5
+    retries: int = 2  # extra attempts after the first
+    backoff: float = 2.0  # first retry waits about this long, doubling each time
+    backoff_max: float = 60.0
+    retry_after_max: float = 120.0  # a longer Retry-After is the scheduler's business
+    host_delay: float = 1.0  # minimum seconds between request starts to one host
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a conditional GET sends back: the response's ETag and Last-Modified."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.etag or self.last_modified)
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+
+def validators_of(raw: RawResponse) -> Validators:
+    """The validators to store for the next poll of this URL (empty on a 304 or an error)."""
+    if raw.status != 200:
+        return Validators()
+    return Validators(raw.header("etag"), raw.header("last-modified"))
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds from now: either delay-seconds or an HTTP date; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+class Fetcher:
+    """One shared `httpx.AsyncClient` with our deadline, cap, redirect, retry and politeness rules.
+
+    Use as `async with Fetcher(settings) as fetcher: raw = await fetcher.get(url)`; keyword
+    overrides (`Fetcher(deadline=1)`) replace single settings. `transport` is for tests.
+    """
+
+    def __init__(self, settings: FetchSettings | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None, **overrides: Any) -> None:
+        self.settings = replace(settings or FetchSettings(), **overrides)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._host_last: dict[str, float] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            headers={"User-Agent": s.user_agent, "Accept": FEED_ACCEPT,
+                     "Accept-Encoding": ACCEPT_ENCODING,
+                     "Accept-Language": "en,zh-CN;q=0.8,ru;q=0.7"},
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def get(self, url: str, *, method: str = "GET", json: Any = None,
+                  conditional: bool = True, validators: Validators | None = None,
+                  host_delay: float | None = None) -> RawResponse:
+        """Fetch `url`; a 304 is `RawResponse(status=304, content=b"")`; failures raise FetchError."""
+        headers = validators.headers() if conditional and validators and method == "GET" else {}
+        attempt = 0
+        while True:
+            await self._polite(url, host_delay)
+            try:
+                return await self._attempt(url, method, json, headers)
+            except (ConnectFailed, FetchTimeout, HTTPStatus) as exc:
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    raise
+                log.info("retrying in %.1fs: %s", wait, exc)
+            attempt += 1
+            await asyncio.sleep(wait)
+
+    def _retry_wait(self, exc: FetchError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up and raise `exc`."""
+        s = self.settings
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        if retry_after is not None and retry_after > s.retry_after_max:
+            return None
+        if isinstance(exc, HTTPStatus) and exc.status != 429 and exc.status < 500:
+            return None
+        if attempt >= s.retries:
+            return None
+        if retry_after is not None:
+            return retry_after
+        delay = min(s.backoff_max, s.backoff * 2 ** attempt)
+        return random.uniform(delay / 2, delay)
+
+    async def _polite(self, url: str, host_delay: float | None) -> None:
+        """Space request starts to one host by `host_delay` (the source's) or the default."""
+        delay = self.settings.host_delay if host_delay is None else host_delay
+        host = _host(url)
+        loop = asyncio.get_running_loop()
+        async with self._host_locks.setdefault(host, asyncio.Lock()):
+            last = self._host_last.get(host)
+            if last is not None and (wait := last + delay - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            self._host_last[host] = loop.time()
+
+    async def _attempt(self, url: str, method: str, json: Any,
+                       headers: dict[str, str]) -> RawResponse:
+        """One attempt, redirects and body included, under the total deadline."""
+        deadline = self.settings.deadline
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._follow(url, method, json, headers)
+        except TimeoutError:
+            raise FetchTimeout(f"{url}: no complete response within the {deadline:g}s deadline",
+                               url=url) from None
+        except httpx.TimeoutException as exc:
+            phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+            raise FetchTimeout(f"{url}: {phase} timeout", url=url) from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"{url}: invalid URL: {exc}", url=url) from None
+        except httpx.UnsupportedProtocol as exc:
+            raise FetchError(f"{url}: unsupported URL: {exc}", url=url) from None
+        except httpx.TransportError as exc:
+            raise ConnectFailed(f"{url}: {_describe(exc)}", url=url) from None
+
+    async def _follow(self, url: str, method: str, json: Any,
+                      headers: dict[str, str]) -> RawResponse:
+        """Send, following at most `max_redirects` redirects, each target checked first."""
+        assert self._client is not None, "use `async with Fetcher(...)`"
+        current, hops = httpx.URL(url), 0
+        while True:
+            request = self._client.build_request(method, current, json=json, headers=headers)
+            response = await self._client.send(request, stream=True)
+            try:
+                if response.status_code not in REDIRECT_STATUSES:
+                    return await self._response(url, response)
+                hops += 1
+                current = self._redirect_target(url, response, hops)
+                if response.status_code == 303 or (response.status_code in (301, 302)
+                                                   and method == "POST"):
+                    method, json = "GET", None
+            finally:
+                await response.aclose()
+
+    def _redirect_target(self, url: str, response: httpx.Response, hops: int) -> httpx.URL:
+        """Where a redirect points, or BadRedirect if following it would be pointless or unsafe."""
+        location = response.headers.get("location")
+        if not location:
+            raise BadRedirect(f"{url}: {response.status_code} redirect without a Location", url=url)
+        if hops > self.settings.max_redirects:
+            raise BadRedirect(f"{url}: more than {self.settings.max_redirects} redirects", url=url)
+        target = response.url.join(location.strip())
+        origin = httpx.URL(url)
+        if target.scheme not in ("http", "https"):
+            raise BadRedirect(f"{url}: redirected to a non-HTTP URL {target}", url=url)
+        if ERROR_PAGE.search(target.path):
+            raise BadRedirect(f"{url}: redirected to an error page {target}", url=url)
+        if _site(target.host) != _site(origin.host):
+            if LOGIN_PAGE.search(target.path):
+                raise BadRedirect(f"{url}: redirected to a login page {target}", url=url)
+            if _is_private(target.host) and not _is_private(origin.host):
+                raise BadRedirect(f"{url}: redirected to a private address {target}", url=url)
+        return target
+
+    async def _response(self, url: str, response: httpx.Response) -> RawResponse:
+        """The final response as a RawResponse, or the FetchError its status means."""
+        status = response.status_code
+        final = str(response.url)
+        headers = dict(response.headers.items())
+        if status == 304:
+            return RawResponse(url=final, content=b"", status=304, headers=headers,
+                               requested_url=url)
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        if status == 429 or (status == 503 and retry_after is not None):
+            wait = "" if retry_after is None else f", retry after {retry_after:g}s"
+            raise RateLimited(f"{url}: HTTP {status}{wait}", url=url, status=status,
+                              retry_after=retry_after)
+        if 300 <= status < 400:
+            raise BadRedirect(f"{url}: HTTP {status} is not a redirect we can follow", url=url)
+        if status >= 400:
+            raise HTTPStatus(f"{url}: HTTP {status} {response.reason_phrase}".rstrip(),
+                             url=url, status=status)
+        content = await read_capped(url, response.aiter_raw(),
+                                    response.headers.get("content-encoding", ""),
+                                    self.settings.max_bytes)
+        return RawResponse(url=final, content=content, status=status, headers=headers,
+                           requested_url=url)
+
+
+async def read_capped(url: str, chunks: AsyncIterator[bytes], coding: str, cap: int) -> bytes:
+    """The body inflated from raw `chunks`, raising TooLarge once decoded bytes exceed `cap`."""
+    body = _BoundedBody(url, coding, cap)
+    async for chunk in chunks:
+        body.feed(chunk)
+    return body.finish()
+
+
+class _BoundedBody:
+    """A gzip/deflate decoder whose output never exceeds the cap, however small the input."""
+
+    def __init__(self, url: str, coding: str, cap: int) -> None:
+        codings = [c.strip().lower() for c in coding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise FetchError(f"{url}: unsupported Content-Encoding {coding!r}", url=url)
+        self.url, self.cap, self.size = url, cap, 0
+        self.parts: list[bytes] = []
+        self.deflate = codings == ["deflate"]
+        self.z = zlib.decompressobj(_GZIP_WBITS) if codings else None
+        self.started = False
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise TooLarge(f"{self.url}: body over {self.cap} bytes (after decompression)",
+                           url=self.url)
+        if data:
+            self.parts.append(data)
+
+    def feed(self, data: bytes) -> None:
+        if self.z is None:
+            self._add(data)
+            return
+        try:
+            self._inflate(data)
+        except zlib.error as exc:
+            if self.deflate and not self.started:  # raw deflate with no zlib header
+                self.z, self.deflate = zlib.decompressobj(_RAW_DEFLATE_WBITS), False
+                self.feed(data)
+                return
+            raise FetchError(f"{self.url}: undecodable compressed body ({exc})",
+                             url=self.url) from None
+
+    def _inflate(self, data: bytes) -> None:
+        assert self.z is not None
+        while data:
+            out = self.z.decompress(data, self.cap - self.size + 1)
+            self.started = self.started or bool(out)
+            self._add(out)
+            if not out and self.z.unconsumed_tail == data:
+                return  # no progress possible; `finish` reports the truncation
+            data = self.z.unconsumed_tail
+            if self.z.eof:  # a second gzip member may follow
+                rest = self.z.unused_data
+                if not rest.strip(b"\0"):
+                    return
+                self.z, data = zlib.decompressobj(_GZIP_WBITS), rest
+
+    def finish(self) -> bytes:
+        if self.z is not None and not self.z.eof:
+            while out := self.z.decompress(b"", self.cap - self.size + 1):
+                self._add(out)
+            if self.started or self.size:
+                raise ConnectFailed(f"{self.url}: compressed body cut short", url=self.url)
+        return b"".join(self.parts)
+
+
+def bound_get(fetcher: Fetcher, validators_by_url: dict[str, Validators],
+              host_delay: float | None = None) -> Get:
+    """The `Get` callable adapters receive: conditional by default, validators kept per URL.
+
+    New validators are written into `validators_by_url` as 200s arrive; persist that dict only
+    after the poll's items are stored, or a failed poll would turn the next one into a 304 and
+    lose its items.
+    """
+
+    async def get(url: str, *, method: str = "GET", json: Any = None,
+                  conditional: bool = True) -> RawResponse:
+        validators = validators_by_url.get(url) if conditional else None
+        raw = await fetcher.get(url, method=method, json=json, conditional=conditional,
+                                validators=validators, host_delay=host_delay)
+        if conditional and method == "GET" and (fresh := validators_of(raw)):
+            validators_by_url[url] = fresh
+        return raw
+
+    return get
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host.lower()
+    except httpx.InvalidURL:
+        return ""
+
+
+def _site(host: str) -> str:
+    """`www.tass.com` and `tass.com` are one site for the login-page check."""
+    return host.lower().removeprefix("www.")
+
+
+def _is_private(host: str) -> bool:
+    """A loopback/private/link-local literal or `localhost`: never reached via a public redirect."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    """One line for a transport error: httpx's message, or its class when it has none."""
+    text = " ".join(str(exc).split())
+    kind = {httpx.ConnectError: "connection failed", httpx.RemoteProtocolError:
+            "connection broken", httpx.ReadError: "read failed"}.get(type(exc), "transport error")
+    return f"{kind}: {text}" if text else kind
