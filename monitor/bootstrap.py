@@ -29,7 +29,8 @@ def fetch_settings(settings: Settings) -> FetchSettings:
                          read_timeout=settings.monitor_timeout,
                          connect_timeout=min(10.0, settings.monitor_timeout),
                          deadline=settings.monitor_deadline, max_bytes=settings.monitor_max_body,
-                         host_delay=settings.monitor_host_delay)
+                         host_delay=settings.monitor_host_delay,
+                         retries=settings.monitor_retries)
 
 
 def load_classifier(settings: Settings):  # -> Classifier | None

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     monitor_deadline: float = Field(default=60.0, gt=0)  # whole request, seconds
     monitor_max_body: int = Field(default=20_000_000, gt=0)  # bytes, after decompression
     monitor_host_delay: float = Field(default=2.0, ge=0)  # seconds between requests to a host
+    monitor_retries: int = Field(default=2, ge=0, le=10)  # extra attempts after a failure
     monitor_log_level: str = "INFO"
     telegram_bot_token: str = ""
     telegram_editor_chat_ids: IdList = []
