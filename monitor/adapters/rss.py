@@ -24,13 +24,19 @@ from monitor.registry import Source
 _DOCTYPE = re.compile(r"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.I | re.S)
 _HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S)
 MAX_SUMMARY = 1200
+# A stated time ends in an offset, a zone name or Z; without one it is the source's wall clock
+# (feedparser would read a zoneless ISO time as UTC).
+_ZONED = re.compile(r"(?:[+-]\d\d:?\d\d|[A-Za-z]{1,5}|\dZ)\s*$")
 
 
 def parse(raw: RawResponse, source: Source) -> list[Item]:
     """Every entry of the feed as an Item; raises NotAFeed for pages and broken XML."""
     feed = parse_feed(raw)
-    return [item for entry in feed.entries
-            if (item := entry_item(entry, raw, source, variant="rss")) is not None]
+    items = [item for entry in feed.entries
+             if (item := entry_item(entry, raw, source, variant="rss")) is not None]
+    if not items and feed.bozo:  # cut off or broken before the first complete entry
+        raise NotAFeed(f"{raw.url}: malformed feed ({_reason(feed)})")
+    return items
 
 
 def parse_feed(raw: RawResponse) -> Any:
@@ -45,9 +51,14 @@ def parse_feed(raw: RawResponse) -> Any:
                             resolve_relative_uris=False, response_headers={
                                 "content-location": raw.url, "content-type": "application/xml"})
     if not feed.entries and (feed.bozo or not feed.get("version")):
-        reason = getattr(feed.get("bozo_exception"), "getMessage", lambda: "")()
-        raise NotAFeed(f"{raw.url}: not a feed" + (f" ({reason})" if reason else ""))
+        raise NotAFeed(f"{raw.url}: not a feed ({_reason(feed)})")
     return feed
+
+
+def _reason(feed: Any) -> str:
+    """feedparser's complaint, in one line."""
+    exc = feed.get("bozo_exception")
+    return " ".join(str(exc).split())[:160] if exc else "no feed elements"
 
 
 def entry_item(entry: Any, raw: RawResponse, source: Source, *, variant: str) -> Item | None:
@@ -74,7 +85,7 @@ def entry_time(entry: Any, source: Source) -> datetime | None:
         return wallclock(parse_time(stated))
     parsed = (entry.get("published_parsed") or entry.get("updated_parsed")
               or entry.get("created_parsed"))
-    if parsed:
+    if parsed and (not stated or _ZONED.search(stated)):
         return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
     return parse_time(stated)  # Hoover's "July 31, 2026": naive → the source's zone
 
