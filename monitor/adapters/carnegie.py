@@ -127,7 +127,7 @@ def _card_item(link: lxml_html.HtmlElement, raw: RawResponse, source: Source) ->
         return None
     stamp = card.cssselect("time[datetime]")
     when = stamp[0].get("datetime") if stamp else ""
-    if not when and (match := CARD_DATE_TEXT.search(clean_text(card.text_content()))):
+    if not when and (match := CARD_DATE_TEXT.search(clean_text(" ".join(card.itertext())))):
         when = match.group(0)
     summary = first_text(card, "p") if card is not link else ""
     return Item(source=source.id, url=absolutize(link.get("href", ""), raw.url), title=title,
