@@ -91,8 +91,15 @@ def html_to_text(fragment: str | None) -> str:
 
 
 def document(text: str) -> lxml_html.HtmlElement:
-    """An lxml HTML tree of a decoded page."""
-    return lxml_html.document_fromstring(text or "<html></html>")
+    """An lxml HTML tree of a decoded page (never raises: odd bodies give a near-empty tree).
+
+    lxml refuses str input that carries an XML encoding declaration, and blank input.
+    """
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text or "", count=1)
+    try:
+        return lxml_html.document_fromstring(text)
+    except (ValueError, lxml_html.etree.ParserError):
+        return lxml_html.document_fromstring("<html></html>")
 
 
 def first_text(root: lxml_html.HtmlElement, *selectors: str) -> str:
@@ -151,8 +158,7 @@ _ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:(
 _EN_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s)|[。！？][”’」）]?")
 # html_to_text joins paragraphs with a space, which Chinese text doesn't put between sentences.
-_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff5e”’])\s+"
-                      r"(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
+_CJK_GAP = re.compile(r"(?<=[。！？；!?;”’」)])\s+(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
 
 
 def looks_like_feed(text: str) -> bool:

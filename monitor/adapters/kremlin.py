@@ -18,8 +18,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
-
 from monitor.adapters import rss
 from monitor.adapters.base import Get, parse_in_thread
 from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
@@ -51,10 +49,7 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
     text = decode(raw)
     if looks_like_feed(text):
         return feed_items(raw, source)
-    try:
-        root = document(text)
-    except (ValueError, etree.ParserError) as exc:
-        raise NotAFeed(f"{raw.url}: unreadable HTML ({exc})") from None
+    root = document(text)
     if root.cssselect(LISTING_ENTRY):
         return listing_items(root, raw, source)
     if root.cssselect(ARTICLE_DATE):
