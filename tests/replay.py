@@ -270,7 +270,9 @@ class ReplayServer:
             handler.end_headers()
             return
         payload = route.payload()
-        handler.send_response(route.status)
+        handler.send_response_only(route.status)
+        if route.header("date") is None:  # a saved response keeps its own Date
+            handler.send_header("Date", handler.date_time_string())
         for name, value in route.header_list():
             if name.lower() not in HOP_BY_HOP:
                 handler.send_header(name, value)
