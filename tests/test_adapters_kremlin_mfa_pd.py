@@ -141,3 +141,10 @@ def test_a_kremlin_page_is_not_an_mfa_page(sources: dict) -> None:
     with pytest.raises(NotAFeed):
         mfa.parse(raw, sources["mfa_en_briefings"])
 
+
+
+def test_kremlin_listing_saved_under_the_feed_url_still_resolves_links(sources: dict) -> None:
+    raw = read_saved(shared_path(KREMLIN + "en-president-news-listing-page2-2020-08.html"),
+                     FEED_URL)  # what `monitor import` uses without --url
+    items = kremlin.parse(raw, sources["kremlin"])
+    assert items[0].url == "http://en.kremlin.ru/events/president/news/63911"

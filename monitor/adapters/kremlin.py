@@ -17,6 +17,7 @@ import logging
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from monitor.adapters import rss
 from monitor.adapters.base import Get, parse_in_thread
@@ -33,6 +34,8 @@ LISTING_ENTRY = "div.hentry"
 LISTING_LINK = "h3.hentry__title a"
 LISTING_TITLE = "span.entry-title"
 LISTING_DATE = "time.published"
+# The page's own path, from its other-language twin: a saved copy may be imported under another URL
+SELF_PATH = "link[rel=alternate][hreflang][type='text/html']"
 # Article page (/events/president/news/NNNNN)
 ARTICLE_TITLE = ("h1.entry-title", "h1")
 ARTICLE_DATE = "time.read__published"
@@ -73,6 +76,7 @@ def feed_items(raw: RawResponse, source: Source) -> list[Item]:
 def listing_items(root: Any, raw: RawResponse, source: Source) -> list[Item]:
     """One item per `div.hentry`; its date attribute plus the visible "…, 09:00"."""
     items = []
+    base = page_url(root, raw.url)
     for entry in root.cssselect(LISTING_ENTRY):
         links = entry.cssselect(LISTING_LINK)
         if not links or not links[0].get("href"):
@@ -81,7 +85,7 @@ def listing_items(root: Any, raw: RawResponse, source: Source) -> list[Item]:
         stamp = entry.cssselect(LISTING_DATE)
         published = (moscow_time(stamp[0].get("datetime"), stamp[0].text_content())
                      if stamp else None)
-        url = article_url(links[0].get("href"), raw.url)
+        url = article_url(links[0].get("href"), base)
         items.append(Item(source=source.id, url=url, title=title, published=published,
                           lang=source.language, guid=url, variant="kremlin-listing"))
     return items
@@ -109,6 +113,13 @@ def moscow_time(date_attr: str | None, visible: str) -> datetime | None:
     if clock and int(clock.group(1)) < 24:
         return day.replace(hour=int(clock.group(1)), minute=int(clock.group(2)), tzinfo=None)
     return day.replace(hour=0, minute=0, tzinfo=None)
+
+
+def page_url(root: Any, url: str) -> str:
+    """The listing's own URL: the twin's path on this host (relative links resolve there)."""
+    twins = [link.get("href", "") for link in root.cssselect(SELF_PATH)]
+    path = urlsplit(twins[0]).path if twins else ""
+    return urljoin(url, path) if path.startswith("/") else url
 
 
 def article_url(href: str, base: str) -> str:
