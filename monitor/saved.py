@@ -11,6 +11,7 @@ import gzip
 import re
 from pathlib import Path
 
+from monitor.errors import NotAFeed
 from monitor.models import RawResponse
 
 _STATUS = re.compile(r"^HTTP/[\d.]+\s+(\d{3})")
@@ -30,7 +31,10 @@ def read_saved(path: str | Path, url: str) -> RawResponse:
     path = Path(path)
     content = path.read_bytes()
     if path.suffix == ".gz" or content[:2] == b"\x1f\x8b":
-        content = gzip.decompress(content)
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError) as exc:
+            raise NotAFeed(f"{path}: broken gzip body ({exc})") from None
     status, headers = 200, {}
     hpath = headers_path(path)
     if hpath.exists():

@@ -67,11 +67,14 @@ def decode(raw: RawResponse) -> str:
 
 
 def clean_text(text: str | None) -> str:
-    """Entities unescaped, NFKC, NBSP and every run of white space (CRLF too) as one space."""
+    """Entities unescaped, NFC, NBSP and every run of white space (CRLF too) as one space.
+
+    NFC, not NFKC: NFKC would turn Chinese full-width punctuation (，（）) into ASCII.
+    """
     if not text:
         return ""
     text = html.unescape(text)
-    text = unicodedata.normalize("NFKC", text.replace("\u00a0", " "))
+    text = unicodedata.normalize("NFC", text.replace("\u00a0", " "))
     return _SPACE.sub(" ", text).strip()
 
 

@@ -83,8 +83,9 @@ def entry_time(entry: Any, source: Source) -> datetime | None:
     stated = entry.get("published") or entry.get("updated") or entry.get("created")
     if source.option("wallclock"):
         return wallclock(parse_time(stated))
-    parsed = (entry.get("published_parsed") or entry.get("updated_parsed")
-              or entry.get("created_parsed"))
+    # `in` first: feedparser warns when a missing key is read through its old aliases.
+    parsed = next((entry[k] for k in ("published_parsed", "updated_parsed", "created_parsed")
+                   if k in entry and entry[k]), None)
     if parsed and (not stated or _ZONED.search(stated)):
         return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
     return parse_time(stated)  # Hoover's "July 31, 2026": naive → the source's zone
