@@ -107,6 +107,28 @@ def config_cmd(dump: bool) -> None:
         click.echo(f"{key}={value}")
 
 
+@main.command("healthcheck")
+def healthcheck_cmd() -> None:
+    """Ask the running daemon's /readyz (for container health checks); exit 0 when ready."""
+    import urllib.error
+    import urllib.request
+
+    from monitor.health import parse_addr
+
+    try:
+        host, port = parse_addr(load_settings().monitor_http_addr)
+    except ConfigError as exc:
+        fail(str(exc))
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=4) as response:
+            click.echo(response.read().decode().strip())
+    except urllib.error.HTTPError as exc:
+        fail(exc.read().decode().strip(), 1)
+    except OSError as exc:
+        fail(f"daemon not reachable at {host}:{port}: {exc}", 1)
+
+
 @main.command("run")
 def run_cmd() -> None:
     """The daemon: scheduled polls (and the Telegram bot when configured) until SIGTERM."""

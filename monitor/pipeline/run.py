@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor import metrics
 from monitor.adapters import get_adapter
 from monitor.adapters.base import poll
 from monitor.errors import MonitorError, ParseError
@@ -99,6 +100,11 @@ async def _record(pipeline: Pipeline, source: Source, report: PollReport,
                   seen: dict[str, dict[str, str]]) -> None:
     engine = pipeline.engine
     assert engine is not None
+    outcome = "ok" if report.error is None else report.error.kind
+    metrics.FETCHES.labels(source.id, outcome).inc()
+    metrics.DURATION.labels(source.id).observe(report.duration)
+    metrics.ITEMS.labels(source.id).inc(report.parsed)
+    metrics.NEW_ITEMS.labels(source.id).inc(len(report.new))
     if report.error is None:
         await health_store.record_success(engine, source.id, items=report.parsed,
                                           new=len(report.new), validators=seen)
