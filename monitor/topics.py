@@ -42,7 +42,8 @@ class Topic:
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         """One regex over every term; see `term_regex` for how a term matches."""
-        parts = [term_regex(t) for t in self.all_terms()]
+        # longest first: at one position the regex takes the first alternative that fits
+        parts = [term_regex(t) for t in sorted(self.all_terms(), key=len, reverse=True)]
         return re.compile("|".join(parts)) if parts else None
 
     def matches(self, text: str) -> list[str]:

@@ -89,6 +89,15 @@ def labels_from_decisions(rows: Iterable[Mapping[str, Any]]) -> list[Example]:
     return out
 
 
+def bundled_examples(topics: Topics) -> list[Example]:
+    """Our train split, if this checkout has it, limited to buckets topics.yaml still has."""
+    path = LABELS_DIR / "train.jsonl"
+    if not path.exists():
+        return []
+    known = {*topics.ids, OFF_TOPIC}
+    return [e for e in labels_from_jsonl(path, origin="labelled") if e.bucket in known]
+
+
 def default_examples(newsletter_dir: Path | None = NEWSLETTER_DIR) -> list[Example]:
     """Our train split, plus every newsletter issue's items when ../shared is present."""
     examples = labels_from_jsonl(LABELS_DIR / "train.jsonl", origin="labelled")

@@ -31,6 +31,7 @@ log = logging.getLogger("monitor.classify")
 EMB_SCALE = 3.0  # embedding weight against term features; chosen on the dev set (bench/)
 MAX_HITS = 3
 MODEL_NAME = "classifier.npz"
+_SEED_CACHE: dict[str, "Model"] = {}
 
 
 @dataclass
@@ -76,6 +77,7 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, k: int, weights: np.ndarray | None
     A few hundred to a few thousand examples of ~520 features fit in well under a second, so
     numpy is enough; no scikit-learn.
     """
+    x = np.ascontiguousarray(x, dtype=np.float64)  # one conversion, not one per step
     n, d = x.shape
     w = np.zeros((d, k), dtype=np.float64)
     b = np.zeros(k, dtype=np.float64)
@@ -105,18 +107,32 @@ def fit_model(vectors: np.ndarray, texts: list[str], labels: list[str], topics: 
                  meta or {})
 
 
-def seed_model(topics: Topics) -> Model:
-    """The fallback: each bucket's description, terms and term lists as labelled examples."""
+def seed_model(topics: Topics, bundled: bool = True) -> Model:
+    """The fallback: each bucket's description, terms and term lists as labelled examples.
+
+    With `bundled`, our own labelled train split (shipped in the repo) joins them when present:
+    a fresh checkout without `monitor train` then still rejects most off-topic items instead of
+    only the seed terms' obvious ones.
+    """
     texts: list[str] = []
     labels: list[str] = []
+    if bundled:
+        from monitor.train import bundled_examples  # train imports this module
+
+        for example in bundled_examples(topics):
+            texts.append(example.text)
+            labels.append(example.bucket)
     for topic in (*topics.buckets, topics.off_topic):
         samples = [topic.description, *(", ".join(t) for t in topic.terms.values()),
                    *topic.all_terms()]
         texts += samples
         labels += [topic.id] * len(samples)
-    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:8]
-    return fit_model(embed(texts), texts, labels, topics, version=f"seed-{digest}",
-                     meta={"kind": "seed", "examples": len(texts)})
+    digest = hashlib.sha1("\n".join(texts + labels).encode()).hexdigest()[:8]
+    if digest not in _SEED_CACHE:  # a daemon may fall back repeatedly; fit once per taxonomy
+        _SEED_CACHE[digest] = fit_model(embed(texts), texts, labels, topics,
+                                        version=f"seed-{digest}-n{len(texts)}",
+                                        meta={"kind": "seed", "examples": len(texts)})
+    return _SEED_CACHE[digest]
 
 
 def save_model(model: Model, path: Path) -> None:

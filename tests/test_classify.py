@@ -1,0 +1,215 @@
+"""The classifier end to end: real embedder, real training, real model files; no mocks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.evaluate import figures, run_classify
+from monitor.models import OFF_TOPIC, Item
+from monitor.pipeline.classify import load_classifier
+from monitor.train import (LABELS_DIR, Example, default_examples, labels_from_decisions,
+                           labels_from_jsonl, labels_from_newsletter, train)
+
+from conftest import ROOT, shared_path
+
+TOPICS = ROOT / "topics.yaml"
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """A model trained once per session on our train split only (no ../shared needed)."""
+    path = tmp_path_factory.mktemp("model") / "model" / "classifier.npz"
+    return train(default_examples(newsletter_dir=None), path)
+
+
+@pytest.fixture(scope="session")
+def classifier(model_path):
+    return load_classifier(model_path=model_path, topics=TOPICS)
+
+
+def item(title: str, summary: str = "", lang: str = "en") -> Item:
+    return Item(source="test", url="https://example.org/x", title=title, summary=summary, lang=lang)
+
+
+CLEAR = [  # none of these is in the train split
+    ("political_diplomatic", "Putin and Xi discuss bilateral ties by phone ahead of BRICS summit",
+     "en"),
+    ("political_diplomatic", "王毅同哈萨克斯坦外长举行会谈", "zh"),
+    ("military_security", "Russian and Chinese navies begin joint drills in the Baltic Sea", "en"),
+    ("military_security", "Минобороны: российские и китайские бомбардировщики совершили "
+                          "патрулирование", "ru"),
+    ("economy_trade_sanctions", "China-Russia trade turnover falls as payment problems mount",
+     "en"),
+    ("economy_trade_sanctions", "美国宣布对多家中国企业实施对俄相关制裁", "zh"),
+    ("energy_minerals_cleantech", "Gazprom raises gas exports to China via Power of Siberia", "en"),
+    ("energy_minerals_cleantech", "Китай увеличил импорт российской нефти", "ru"),
+    ("tech_cyber_info", "Chinese state hackers breach European government networks", "en"),
+    ("tech_cyber_info", "Роскомнадзор заблокировал популярный мессенджер", "ru"),
+    ("taiwan_indopacific_west", "PLA stages large-scale drills around Taiwan", "en"),
+    ("taiwan_indopacific_west", "外交部：坚决反对美国向台湾出售武器", "zh"),
+]
+
+
+def test_clear_examples_route_to_their_bucket(classifier) -> None:
+    items = [item(title, lang=lang) for _, title, lang in CLEAR]
+    classifier.classify(items)
+    got = [(expected, i.bucket, i.title) for (expected, _, _), i in zip(CLEAR, items)]
+    assert [g for g in got if g[0] != g[1]] == []
+
+
+def test_off_topic_items_are_dropped_with_full_fields(classifier) -> None:
+    items = [item("Spartak beat CSKA 3-1 in Moscow derby", "The hosts scored twice in the "
+                  "second half at the Lokomotiv stadium."),
+             item("大熊猫宝宝在成都迎来一周岁生日", lang="zh"),
+             item("Синоптики обещают снег и гололед в Москве", lang="ru")]
+    classifier.classify(items)
+    for i in items:
+        assert i.bucket == OFF_TOPIC, i.title
+        assert 0.5 <= i.confidence <= 1
+        assert set(i.scores) == {*classifier.topics.ids, OFF_TOPIC}
+        assert i.scores[OFF_TOPIC] == pytest.approx(i.confidence, abs=1e-3)
+        assert i.model_version == classifier.version
+        assert i.why
+
+
+def test_relevant_item_explains_itself(classifier) -> None:
+    [i] = classifier.classify([item("Lavrov meets Wang Yi to prepare SCO summit")])
+    assert i.bucket == "political_diplomatic"
+    assert "terms:" in i.why and "like [" in i.why
+    assert i.model_version.startswith("lr-")
+
+
+def test_threshold_moves_items_between_relevant_and_off_topic(classifier) -> None:
+    [probe] = classifier.classify([item("Chinese tourists flock to Russian Far East resorts")])
+    p_rel = 1 - probe.scores[OFF_TOPIC]
+    [low] = classifier.classify([item(probe.title)], threshold=max(p_rel - 0.01, 0.0))
+    [high] = classifier.classify([item(probe.title)], threshold=min(p_rel + 0.01, 1.0))
+    assert low.bucket != OFF_TOPIC and high.bucket == OFF_TOPIC
+    # never more relevant items at a higher threshold
+    titles = [json.loads(line)["title"] for line in
+              (LABELS_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    counts = [sum(i.bucket != OFF_TOPIC for i in classifier.classify(
+        [item(t) for t in titles], threshold=thr)) for thr in (0.1, 0.5, 0.9)]
+    assert counts[0] >= counts[1] >= counts[2] and counts[0] > counts[2]
+
+
+def test_dev_set_meets_issue_targets(classifier) -> None:
+    rows = [json.loads(line) for line in
+            (LABELS_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    items = classifier.classify([item(r["title"], r["summary"], r["lang"]) for r in rows])
+    fig = figures([r["bucket"] for r in rows], [i.bucket for i in items])
+    assert fig.relevant_recall >= 0.90
+    assert fig.off_recall >= 0.70
+    assert fig.bucket_accuracy >= 0.70
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04broken"])
+def test_corrupt_model_falls_back_to_seed_model_with_warning(tmp_path, caplog, content) -> None:
+    path = tmp_path / "classifier.npz"
+    path.write_bytes(content)
+    with caplog.at_level(logging.WARNING, logger="monitor.classify"):
+        clf = load_classifier(model_path=path, topics=TOPICS)
+    assert clf.version.startswith("seed-")
+    assert any("unusable" in r.getMessage() for r in caplog.records)
+    [i] = clf.classify([item("Путин провел переговоры с Си Цзиньпином", lang="ru")])
+    assert i.bucket == "political_diplomatic"
+
+
+def test_missing_model_falls_back_and_new_model_is_picked_up(tmp_path, caplog,
+                                                             model_path) -> None:
+    path = tmp_path / "model" / "classifier.npz"
+    with caplog.at_level(logging.WARNING, logger="monitor.classify"):
+        clf = load_classifier(model_path=path, topics=TOPICS)
+    assert clf.version.startswith("seed-") and "no classifier model" in caplog.text
+    assert clf.reload_if_changed() is False
+    path.parent.mkdir(parents=True)
+    shutil.copy(model_path, path)
+    shutil.copy(model_path.with_suffix(".json"), path.with_suffix(".json"))
+    assert clf.reload_if_changed() is True
+    assert clf.version.startswith("lr-")
+    assert clf.reload_if_changed() is False
+
+
+def test_model_metadata_records_version_and_size(model_path) -> None:
+    meta = json.loads(model_path.with_suffix(".json").read_text(encoding="utf-8"))
+    size = len(labels_from_jsonl(LABELS_DIR / "train.jsonl"))
+    assert meta["examples"] == size and meta["version"].endswith(f"-n{size}")
+
+
+def test_eval_figures_on_a_tiny_known_set() -> None:
+    truth = ["off_topic", "off_topic", "military_security", "military_security", "tech_cyber_info"]
+    pred = ["off_topic", "military_security", "military_security", "off_topic", "tech_cyber_info"]
+    fig = figures(truth, pred)
+    assert fig.accuracy == pytest.approx(3 / 5)
+    assert fig.off_precision == pytest.approx(1 / 2) and fig.off_recall == pytest.approx(1 / 2)
+    assert fig.macro_f1 == pytest.approx((0.5 + 0.5 + 1.0) / 3)
+    assert fig.relevant_recall == pytest.approx(2 / 3)
+    assert fig.bucket_accuracy == pytest.approx(1.0)
+    assert fig.confusion["military_security"]["off_topic"] == 1
+
+
+def test_labels_from_editor_decisions() -> None:
+    rows = [{"title": "a", "summary": "", "lang": "en", "status": "kept", "bucket": "tech_cyber_info"},
+            {"title": "b", "summary": "", "lang": "ru", "status": "skipped", "bucket": "military_security"},
+            {"title": "c", "summary": "", "lang": "zh", "status": "new", "bucket": "tech_cyber_info"}]
+    got = labels_from_decisions(rows)
+    assert [(e.title, e.bucket) for e in got] == [("a", "tech_cyber_info"), ("b", OFF_TOPIC)]
+    assert got[1].weight < got[0].weight
+
+
+def test_training_needs_both_kinds_of_label(tmp_path) -> None:
+    with pytest.raises(ValueError, match="both"):
+        train([Example("Putin meets Xi", "", "en", "political_diplomatic")], tmp_path / "m.npz")
+
+
+def test_cli_classify_reports_bad_lines_and_exits_1(tmp_path, monkeypatch, model_path) -> None:
+    from monitor.cli import main
+
+    (tmp_path / "model").mkdir()
+    shutil.copy(model_path, tmp_path / "model" / "classifier.npz")
+    monkeypatch.setenv("MONITOR_STORAGE", str(tmp_path))
+    monkeypatch.setenv("MONITOR_TOPICS", str(TOPICS))
+    lines = ['{"title": "Xi and Putin hold talks in Kazan", "source": "tass", "lang": "en"}',
+             "this is not json",
+             '{"url": "https://example.org/only-a-url"}',
+             '{"title": "", "summary": "Zenit beat Spartak 2-0 in the Russian Premier League"}']
+    result = CliRunner().invoke(main, ["classify"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 1
+    errors = result.stderr.strip().splitlines()
+    assert len([e for e in errors if "line " in e]) == 2
+    assert "line 2" in result.stderr and "line 3" in result.stderr
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [o["bucket"] for o in out] == ["political_diplomatic", OFF_TOPIC]
+    assert out[0]["source"] == "tass" and 0 <= out[0]["confidence"] <= 1 and out[0]["scores"]
+
+
+def test_eval_mode_prints_overall_and_per_language_figures(classifier) -> None:
+    import io
+
+    rows = [{"title": "Путин и Си Цзиньпин провели переговоры", "lang": "ru",
+             "bucket": "political_diplomatic"},
+            {"title": "Zenit beat Spartak in derby", "lang": "en", "bucket": "off_topic"},
+            {"title": "中俄举行联合军演", "lang": "zh", "bucket": "military_security"},
+            {"title": "no true bucket here", "lang": "en"}]
+    out, err = io.StringIO(), io.StringIO()
+    code = run_classify(classifier, io.StringIO("\n".join(json.dumps(r) for r in rows)),
+                        out, err, evaluate=True)
+    text = out.getvalue()
+    assert code == 1 and "line 4" in err.getvalue()
+    assert text.count(" accuracy=1.000") == 4  # all, en, zh, ru
+    for name in ("all:", "en:", "zh:", "ru:", "macro_f1=", "off_topic_precision=", "true\\pred"):
+        assert name in text
+
+
+def test_newsletter_items_are_recalled_by_a_model_that_never_saw_them(classifier) -> None:
+    examples = labels_from_newsletter(shared_path("newsletter/2024-07-07-items.jsonl"))
+    assert len(examples) >= 20
+    items = classifier.classify([item(e.title, e.summary) for e in examples])
+    fig = figures([e.bucket for e in examples], [i.bucket for i in items])
+    assert fig.relevant_recall >= 0.90
+    assert fig.bucket_accuracy >= 0.70
