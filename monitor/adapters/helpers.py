@@ -161,7 +161,7 @@ _ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:(
 _EN_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?=\s)|[。！？][”’」）]?")
 # html_to_text joins paragraphs with a space, which Chinese text doesn't put between sentences.
-_CJK_GAP = re.compile(r"(?<=[。！？；!?;”’」)])\s+(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
+_CJK_GAP = re.compile(r"(?<=[。！？；!?;”’」）)])\s+(?=[\u3000-\u303f\u3400-\u9fff“‘《])")
 
 
 def looks_like_feed(text: str) -> bool:
