@@ -99,9 +99,9 @@ def parse_lines(lines: Iterable[str], need_bucket: bool, known: set[str],
             continue
         try:
             obj = json.loads(line)
+            problem = _problem(obj, need_bucket, known)
         except ValueError:
-            obj = None
-        problem = _problem(obj, need_bucket, known)
+            problem = "not valid JSON"
         if problem:
             print(f"monitor classify: line {number}: {problem}", file=errors)
             continue

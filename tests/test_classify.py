@@ -130,9 +130,22 @@ def test_missing_model_falls_back_and_new_model_is_picked_up(tmp_path, caplog,
     path.parent.mkdir(parents=True)
     shutil.copy(model_path, path)
     shutil.copy(model_path.with_suffix(".json"), path.with_suffix(".json"))
-    assert clf.reload_if_changed() is True
-    assert clf.version.startswith("lr-")
+    [i] = clf.classify([item("Xi and Putin hold talks")])  # no restart, no explicit reload
+    assert i.model_version.startswith("lr-") and clf.version == i.model_version
     assert clf.reload_if_changed() is False
+    path.with_suffix(".json").unlink()
+    path.write_bytes(b"half-written")
+    assert clf.reload_if_changed() is True and clf.version.startswith("seed-")
+
+
+def test_precomputed_vectors_give_the_same_answer(classifier) -> None:
+    from monitor.pipeline.embed import embed, item_text
+
+    a = item("China, Russia sign deal on yuan settlements", "Banks will expand payments.")
+    b = item(a.title, a.summary)
+    classifier.classify([a])
+    classifier.classify([b], vectors=embed([item_text(b.title, b.summary)]))
+    assert (a.bucket, a.scores) == (b.bucket, b.scores)
 
 
 def test_model_metadata_records_version_and_size(model_path) -> None:
@@ -182,7 +195,7 @@ def test_cli_classify_reports_bad_lines_and_exits_1(tmp_path, monkeypatch, model
     assert result.exit_code == 1
     errors = result.stderr.strip().splitlines()
     assert len([e for e in errors if "line " in e]) == 2
-    assert "line 2" in result.stderr and "line 3" in result.stderr
+    assert "line 2: not valid JSON" in result.stderr and "line 3: needs a title" in result.stderr
     out = [json.loads(x) for x in result.stdout.splitlines()]
     assert [o["bucket"] for o in out] == ["political_diplomatic", OFF_TOPIC]
     assert out[0]["source"] == "tass" and 0 <= out[0]["confidence"] <= 1 and out[0]["scores"]

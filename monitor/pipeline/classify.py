@@ -221,53 +221,59 @@ class Classifier:
 
         `threshold` is the minimum relevance (0–1), default from topics.yaml. `vectors` may pass
         rows of `embed([item_text(title, summary)])` already computed (dedupe uses the same).
+        A model file retrained since the last call is picked up first (a stat, ~2 µs).
         """
         if not items:
             return items
+        self.reload_if_changed()
+        model = self.model  # one model for the whole batch, even if another thread reloads
         thr = self.topics.relevance_threshold if threshold is None else float(threshold)
         texts = [item_text(i.title, i.summary) for i in items]
         vecs = embed(texts) if vectors is None else np.asarray(vectors, dtype=np.float32)
-        p_rel, p_bucket = self.probabilities(vecs, texts)
-        nearest = self._nearest(vecs)
+        p_rel, p_bucket = self.probabilities(vecs, texts, model)
+        nearest = _nearest(model, vecs)
         for n, item in enumerate(items):
-            self._decide(item, float(p_rel[n]), p_bucket[n], thr, texts[n], nearest[n])
+            self._decide(model, item, float(p_rel[n]), p_bucket[n], thr, texts[n], nearest[n])
         return items
 
-    def probabilities(self, vecs: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, vecs: np.ndarray, texts: list[str],
+                      model: Model | None = None) -> tuple[np.ndarray, np.ndarray]:
         """P(relevant) per item, and P(bucket | relevant) per item and bucket."""
         x = features(vecs, texts, self.topics)
-        m = self.model
+        m = model or self.model
         p_rel = 1.0 / (1.0 + np.exp(-(x @ m.w_rel + m.b_rel)))
         return p_rel, softmax(x @ m.w_bucket + m.b_bucket)
 
-    def _nearest(self, vecs: np.ndarray) -> list[int]:
-        if not len(self.model.ex_titles):
-            return [-1] * len(vecs)
-        sims = vecs @ self.model.ex_vecs.astype(np.float32).T
-        return [int(i) for i in sims.argmax(axis=1)]
-
-    def _decide(self, item: Item, p_rel: float, p_bucket: np.ndarray, thr: float, text: str,
-                nearest: int) -> None:
-        ids = self.model.buckets
+    def _decide(self, model: Model, item: Item, p_rel: float, p_bucket: np.ndarray, thr: float,
+                text: str, nearest: int) -> None:
+        ids = model.buckets
         scores = {b: round(p_rel * float(p), 4) for b, p in zip(ids, p_bucket)}
         scores[OFF_TOPIC] = round(1.0 - p_rel, 4)
         best = ids[int(np.argmax(p_bucket))]
         item.bucket = best if p_rel >= thr else OFF_TOPIC
         item.confidence = round(p_rel * float(p_bucket.max()) if p_rel >= thr else 1 - p_rel, 4)
         item.scores = scores
-        item.model_version = self.model.version
-        item.why = self._why(item.bucket, text, nearest)
+        item.model_version = model.version
+        item.why = self._why(model, item.bucket, text, nearest)
 
-    def _why(self, bucket: str, text: str, nearest: int) -> str:
+    def _why(self, model: Model, bucket: str, text: str, nearest: int) -> str:
         """Decisive seed terms of the chosen bucket, and the nearest labelled example."""
         parts = []
         terms = self.topics.get(bucket).matches(text)[:4]
         if terms:
             parts.append("terms: " + ", ".join(terms))
         if nearest >= 0:
-            parts.append(f"like [{self.model.ex_labels[nearest]}] "
-                         f"\"{self.model.ex_titles[nearest][:80]}\"")
+            parts.append(f"like [{model.ex_labels[nearest]}] "
+                         f"\"{model.ex_titles[nearest][:80]}\"")
         return "; ".join(parts)
+
+
+def _nearest(model: Model, vecs: np.ndarray) -> list[int]:
+    """Index of the most similar labelled example per row, or -1 without examples."""
+    if not len(model.ex_titles):
+        return [-1] * len(vecs)
+    sims = vecs @ model.ex_vecs.astype(np.float32).T
+    return [int(i) for i in sims.argmax(axis=1)]
 
 
 def default_model_path(storage: Path | str = "storage") -> Path:
