@@ -65,3 +65,13 @@ def test_identity_key_prefers_guid_then_url_then_title_and_date(sources) -> None
     assert by_url != by_guid
     nolink = replace(base, url="")
     assert identity_key(nolink, rferl) != identity_key(replace(nolink, title="U"), rferl)
+
+
+def test_an_article_saved_without_its_address_is_keyed_by_title_and_date(sources) -> None:
+    mfa = sources["mfa_zh_briefings"]
+    listing = mfa.urls[0]
+    one = Item(source=mfa.id, url=listing, title="2020年7月3日外交部发言人赵立坚主持例行记者会",
+               published=datetime(2020, 7, 3))
+    two = replace(one, title="2020年7月2日外交部发言人赵立坚主持例行记者会",
+                  published=datetime(2020, 7, 2))
+    assert identity_key(one, mfa) != identity_key(two, mfa)

@@ -77,16 +77,22 @@ def identity_key(item: Item, source: Source) -> str:
 
     A guid that is a URL is canonicalised and treated as the URL, so the same article listed
     by two feeds of one outlet (RFE/RL section feeds) gets one key. An opaque guid is only
-    unique within its adapter, so the adapter name is part of it.
+    unique within its adapter, so the adapter name is part of it. An item whose URL is the
+    source's own feed or listing URL (an article page saved without its address) is not
+    identified by it.
     """
     guid = (item.guid or "").strip()
     if guid.startswith(("http://", "https://")):
         identity = "url:" + canonical_url(guid)
     elif guid:
         identity = f"guid:{source.adapter}:{guid}"
-    elif item.url.startswith(("http://", "https://")):
+    elif item.url.startswith(("http://", "https://")) and item.url not in _feed_urls(source):
         identity = "url:" + item.url
     else:
         day = item.published.date().isoformat() if item.published else ""
         identity = f"hash:{source.id}:{item.title.lower()}:{day}"
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+
+
+def _feed_urls(source: Source) -> set[str]:
+    return {canonical_url(u) for u in source.urls}
