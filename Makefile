@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: venv
+	test -f $${MONITOR_STORAGE:-storage}/model/classifier.npz || $(BIN)/monitor train
 	$(BIN)/monitor run
 
 test: venv

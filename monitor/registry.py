@@ -23,6 +23,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _KEYS = {"id", "name", "outlet", "adapter", "urls", "language", "interval", "timezone",
          "enabled", "reason", "options"}
 MIN_INTERVAL = timedelta(minutes=1)
+_MONTH_DAYS = re.compile(r"^\d\d-\d\d\.\.\d\d-\d\d$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,9 @@ def _source(path: Path, index: int, entry: Any) -> Source:
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise fail("options", "expected a mapping")
+    for key, value in options.items():
+        if key in _OPTION_CHECKS and (why := _OPTION_CHECKS[key](value)):
+            raise fail(f"options.{key}", why)
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         raise fail("enabled", "expected true or false")
@@ -131,3 +135,36 @@ def _source(path: Path, index: int, entry: Any) -> Source:
         enabled=enabled, reason=str(entry.get("reason") or ""),
         outlet=str(entry.get("outlet") or name), options=options,
     )
+
+
+def _check_interval(value: Any) -> str:
+    try:
+        parse_interval(value)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _check_calendar(value: Any) -> str:
+    if not isinstance(value, dict) or set(value) - {"days", "closed"}:
+        return "expected {days: weekdays|daily, closed: [MM-DD..MM-DD, …]}"
+    if value.get("days", "daily") not in ("weekdays", "daily"):
+        return f"days must be weekdays or daily, not {value.get('days')!r}"
+    bad = [c for c in value.get("closed", []) if not _MONTH_DAYS.match(str(c))]
+    return f"closed range {bad[0]!r} is not MM-DD..MM-DD" if bad else ""
+
+
+def _check_number(low: float, high: float) -> Any:
+    def check(value: Any) -> str:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+        return "" if ok else f"expected a number from {low:g} to {high:g}"
+    return check
+
+
+# Options the pipeline and daemon read for every adapter, checked at start-up.
+_OPTION_CHECKS = {
+    "quiet_after": _check_interval,
+    "calendar": _check_calendar,
+    "relevance_threshold": _check_number(0, 1),
+    "host_delay": _check_number(0, 3600),
+}

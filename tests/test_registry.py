@@ -50,6 +50,10 @@ ENTRY = """sources:
     (("urls: [https://example.org/feed]", "urls: [ftp://x]"), "source 'one': key 'urls'"),
     (("interval: 30m", "interval: 30m\n    colour: red"), "source 'one': key 'colour': unknown key"),
     (("interval: 30m", "interval: 30m\n    timezone: Mars/Olympus"), "key 'timezone'"),
+    (("interval: 30m", "interval: 30m\n    options: {calendar: {days: sundays}}"),
+     "key 'options.calendar': days must be weekdays or daily"),
+    (("interval: 30m", "interval: 30m\n    options: {relevance_threshold: 2}"),
+     "key 'options.relevance_threshold'"),
 ])
 def test_bad_entries_name_the_entry_and_the_key(tmp_path: Path, change, message) -> None:
     path = tmp_path / "sources.yaml"

@@ -39,7 +39,8 @@ Notify = Callable[[list[Item]], Awaitable[None]]
 
 
 class Classifier(Protocol):
-    def classify(self, items: list[Item], threshold: float | None = None) -> list[Item]: ...
+    def classify(self, items: list[Item], threshold: float | None = None,
+                 vectors: Any = None) -> list[Item]: ...
 
 
 class InternalError(ParseError):
@@ -131,7 +132,7 @@ async def process(pipeline: Pipeline, source: Source, items: list[Item],
     vectors = await _vectors(pipeline, items)
     if pipeline.classifier is not None:
         await asyncio.to_thread(pipeline.classifier.classify, items,
-                                source.option("relevance_threshold"))
+                                source.option("relevance_threshold"), vectors)
     outlets = {s.id: s.outlet for s in pipeline.sources.values()}
     if pipeline.engine is None:
         dedupe.link_stories(items, outlets, [], vectors)
