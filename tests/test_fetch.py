@@ -21,7 +21,7 @@ from monitor.errors import (BadRedirect, ConnectFailed, FetchError, FetchTimeout
                             RateLimited, TooLarge)
 from monitor.fetch import (ACCEPT_ENCODING, FEED_ACCEPT, Fetcher, Validators, bound_get,
                            retry_after_seconds, validators_of)
-from replay import ReplayServer, Route, closed_port, gzip_bomb, gzipped, redirect
+from monitor.replay import ReplayServer, Route, closed_port, gzip_bomb, gzipped, redirect
 
 MiB = 1024 * 1024
 FAST = dict(connect_timeout=1.0, read_timeout=1.0, deadline=3.0, retries=2, backoff=0.05,

@@ -18,7 +18,8 @@ so tests can assert conditional headers and politeness.
 (`<name>` + `<name>.headers.txt`): the saved status and headers are replayed, hop-by-hop headers
 recomputed, and absolute `Location`s rewritten to this server so nothing leaves 127.0.0.1.
 
-Run standalone: `python tests/replay.py --dir /fmprc=../shared/fixtures/feeds/fmprc --port 8000`.
+Run standalone: `python -m monitor.replay --dir /fmprc=../shared/fixtures/feeds/fmprc --port 8000`.
+It lives in the package (not under tests/) because `monitor demo` serves recorded sources with it.
 """
 
 from __future__ import annotations
@@ -37,10 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-if __package__ in (None, ""):  # run as a script: make `monitor` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from monitor.saved import headers_path  # noqa: E402
+from monitor.saved import headers_path
 
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 Headers = dict[str, str] | list[tuple[str, str]]
