@@ -168,3 +168,18 @@ def train_cmd() -> None:
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
     click.echo(f"model {version}: {size} examples → {path}")
+
+
+@main.command("export")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W47, in MONITOR_TIMEZONE "
+              "(default: the current week)")
+@click.option("--format", "fmt", default="md", show_default=True, help="md, docx, csv or json")
+@click.option("--out", default=None, type=click.Path(path_type=Path),
+              help="file to write, '-' for stdout (default: MONITOR_STORAGE/exports/)")
+@click.option("--kept-only", is_flag=True, help="only the items the editor kept")
+def export_cmd(week: str | None, fmt: str, out: Path | None, kept_only: bool) -> None:
+    """The week's candidates as a newsletter draft (md, docx) or a table (csv, json)."""
+    from monitor.export import run_export
+
+    sys.exit(run_async(run_export(settings_or_exit(), week=week, fmt=fmt.lower(), out=out,
+                                  kept_only=kept_only)))
