@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, LargeBinary, MetaData,
-                        String, Table, Text, TypeDecorator)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer,
+                        LargeBinary, MetaData, String, Table, Text, TypeDecorator,
+                        UniqueConstraint)
 
 
 class UTCDateTime(TypeDecorator):
@@ -81,4 +82,59 @@ source_health = Table(
     Column("validators", JSON, nullable=False, default=dict),  # url → {etag, last_modified}
     Column("paused", Boolean, nullable=False, default=False),
     Column("retry_after", UTCDateTime),
+)
+
+# Telegram triage (migration 0002): the editor's decisions, the card outbox, posted cards and
+# comment prompts. Chat and user ids are 64-bit in Telegram.
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("seq", Integer, nullable=False),  # 1, 2, … per item: the card revision it applied to
+    Column("user_id", BigInteger, nullable=False),
+    Column("user_name", String(128), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(16), nullable=False),  # keep / skip / move / comment / undo
+    Column("status_from", String(16), nullable=False),
+    Column("status_to", String(16), nullable=False),
+    Column("bucket_from", String(40)),
+    Column("bucket_to", String(40)),
+    Column("comment_from", Text),
+    Column("comment", Text),
+    Column("undone", Boolean, nullable=False, default=False),
+    UniqueConstraint("item_id", "seq", name="uq_decisions_item_seq"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False, default="pending", index=True),
+    Column("message_id", BigInteger),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("posted_at", UTCDateTime),
+    UniqueConstraint("item_id", "chat_id", name="uq_outbox_item_chat"),
+)
+
+cards = Table(
+    "cards", metadata,
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", String(16), nullable=False, default="card"),  # card / review / prompt
+    Column("posted_at", UTCDateTime, nullable=False),
+)
+
+comment_prompts = Table(
+    "comment_prompts", metadata,
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,5 @@
+"""The Telegram bot: cards for new candidates, the editor's decisions, commands.
+
+`app.running_bot` runs it inside the daemon's event loop; `notify.Outbox.notify` is the
+pipeline's notifier when TELEGRAM_BOT_TOKEN is set.
+"""

@@ -1,0 +1,177 @@
+"""Message text in Telegram's HTML: cards, digests, lists and command answers.
+
+Everything that came from a source or a user is escaped; a title is linked only when its URL
+is http(s); nothing we send exceeds Telegram's 4096 characters (the excerpt, then the comment,
+is shortened first). Times are shown in the editor's zone (MONITOR_TIMEZONE).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html import escape
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from monitor.models import OFF_TOPIC, Item
+from monitor.store.sources import Health
+from monitor.store.triage import Decision
+from monitor.topics import Topics
+
+MAX_TEXT = 4096
+EXCERPT = 280  # characters: two to three lines on a phone
+_VERDICT = {"kept": "✅ Kept", "skipped": "⏭ Skipped"}
+
+
+def bucket_title(topics: Topics, bucket: str | None) -> str:
+    if not bucket:
+        return "Unclassified"
+    try:
+        return topics.get(bucket).title
+    except KeyError:
+        return bucket
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)].rsplit(" ", 1)[0] if limit > 20 else text[: max(0, limit - 1)]
+    return cut + "…"
+
+
+def link(url: str, title: str) -> str:
+    """An escaped title, linked only to an http(s) URL."""
+    parts = urlsplit(url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f'<a href="{escape(url, quote=True)}">{escape(title)}</a>'
+    return escape(title)
+
+
+def when(moment: datetime | None, zone: ZoneInfo) -> str:
+    if moment is None:
+        return "time unknown"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+
+
+def card_text(item: Item, topics: Topics, zone: ZoneInfo, source_name: str,
+              verdict: Decision | None = None) -> str:
+    """The card: bucket · source · time, linked title, excerpt, confidence, then the decision."""
+    head = (f"<b>{escape(bucket_title(topics, item.bucket))}</b> · {escape(source_name)} · "
+            f"{escape(when(item.published or item.first_seen, zone))}")
+    title = link(item.url, shorten(item.title, 600) or "(untitled)")
+    confidence = ("" if item.confidence is None
+                  else f"\n<i>confidence {item.confidence:.0%}</i>")
+    footer = _footer(item, topics, zone, verdict)
+    excerpt_room = MAX_TEXT - len(head) - len(title) - len(confidence) - 8
+    comment = ""
+    if item.comment:
+        comment_room = max(200, excerpt_room - EXCERPT - len(footer) - 20)
+        comment = f"\n💬 <i>{escape(shorten(item.comment, comment_room))}</i>"
+    room = min(EXCERPT, excerpt_room - len(footer) - len(comment))
+    excerpt = escape(shorten(item.summary, room)) if room > 20 else ""
+    text = f"{head}\n{title}" + (f"\n{excerpt}" if excerpt else "") + confidence
+    return (text + (f"\n\n{footer}" if footer else "") + comment)[:MAX_TEXT]
+
+
+def _footer(item: Item, topics: Topics, zone: ZoneInfo, verdict: Decision | None) -> str:
+    if verdict is None:
+        return ""
+    by = f"by {escape(verdict.user_name or str(verdict.user_id))}, {escape(when(verdict.at, zone))}"
+    if item.status in _VERDICT:
+        return f"{_VERDICT[item.status]} {by}"
+    if verdict.action == "move":
+        return (f"🗂 Moved from {escape(bucket_title(topics, verdict.bucket_from))} to "
+                f"{escape(bucket_title(topics, verdict.bucket_to))} {by}")
+    return ""
+
+
+def digest_text(items: list[Item], topics: Topics) -> str:
+    """One message for a burst of candidates: how many, per bucket."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[bucket_title(topics, item.bucket)] = counts.get(
+            bucket_title(topics, item.bucket), 0) + 1
+    lines = [f"📰 <b>{len(items)} new candidates</b>"]
+    lines += [f"• {escape(title)}: {n}" for title, n in sorted(counts.items(),
+                                                                key=lambda kv: -kv[1])]
+    lines.append("\nReview them one by one, or list them.")
+    return "\n".join(lines)
+
+
+def item_list(items: list[Item], topics: Topics, zone: ZoneInfo, heading: str,
+              offset: int = 0) -> str:
+    """A numbered list (the numbers match the buttons that open each card)."""
+    lines = [heading]
+    for n, item in enumerate(items, start=offset + 1):
+        lines.append(f"{n}. {link(item.url, shorten(item.title, 160))}\n"
+                     f"    <i>{escape(bucket_title(topics, item.bucket))} · {escape(item.source)}"
+                     f" · {escape(when(item.published or item.first_seen, zone))}</i>")
+    return "\n".join(lines)[:MAX_TEXT]
+
+
+def week_text(week: str, items: list[Item], topics: Topics) -> list[str]:
+    """This week's kept items per bucket, in topics.yaml order, as messages."""
+    kept = [i for i in items if i.status == "kept"]
+    if not kept:
+        return [f"Nothing kept yet in {escape(week)}."]
+    lines = [f"<b>Kept in {escape(week)}</b> ({len(kept)})"]
+    for topic in topics.buckets:
+        mine = [i for i in kept if i.bucket == topic.id]
+        if mine:
+            lines.append(f"\n<b>{escape(topic.title)}</b>")
+            for item in mine:
+                lines.append(f"• {link(item.url, shorten(item.title, 200))} ({escape(item.source)})"
+                             + (f"\n  💬 <i>{escape(shorten(item.comment, 300))}</i>"
+                                if item.comment else ""))
+    return chunks(lines)
+
+
+def sources_text(names: dict[str, str], health: dict[str, Health], zone: ZoneInfo) -> list[str]:
+    """One line per source: state, last success, last error."""
+    marks = {"ok": "✅", "failing": "❌", "paused": "⏸", "never polled": "…"}
+    lines = ["<b>Sources</b>"]
+    for source_id, name in sorted(names.items()):
+        h = health.get(source_id) or Health(source=source_id)
+        line = f"{marks[h.state]} <code>{escape(source_id)}</code> {escape(name)}: {h.state}"
+        if h.last_success:
+            line += f", last success {escape(when(h.last_success, zone))}"
+        if h.consecutive_errors:
+            line += (f"\n    {h.consecutive_errors}× {escape(h.last_error_kind or 'error')}: "
+                     f"{escape(shorten(h.last_error or '', 160))}")
+        lines.append(line)
+    return chunks(lines)
+
+
+def stats_text(week: str, counts: dict[str, dict[str, int]], topics: Topics,
+               agreed: int, labelled: int) -> str:
+    lines = [f"<b>{escape(week)}</b>: stored items per bucket (kept / skipped / pending)"]
+    order = [*topics.ids, OFF_TOPIC, "unclassified"]
+    for bucket in sorted(counts, key=lambda b: order.index(b) if b in order else len(order)):
+        c = counts[bucket]
+        lines.append(f"• {escape(bucket_title(topics, bucket))}: {sum(c.values())} "
+                     f"({c.get('kept', 0)} / {c.get('skipped', 0)} / {c.get('new', 0)})")
+    if labelled:
+        lines.append(f"\nThe classifier agreed with you on {agreed} of {labelled} decided items "
+                     f"({agreed / labelled:.0%}).")
+    else:
+        lines.append("\nNo decisions yet to compare the classifier with.")
+    return "\n".join(lines)[:MAX_TEXT]
+
+
+def chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
+    """Lines joined into as few messages as fit; an over-long line is cut."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:limit]
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        out.append(current)
+    return out

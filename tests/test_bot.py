@@ -1,0 +1,369 @@
+"""The bot end to end: python-telegram-bot against tests/telegram_server.py on 127.0.0.1.
+
+Each test starts `running_bot` (the daemon's way of running it) with TELEGRAM_API_BASE_URL set
+to the test server, injects updates from chosen users, and checks both what the server saw and
+what the database holds. Polling and pacing are shortened; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from datetime import datetime, time as dtime, timedelta, timezone
+
+import pytest
+
+from monitor.bot import render
+from monitor.bot.app import COMMANDS, BotOptions, bot_options, running_bot
+from monitor.bot.keyboards import Signer
+from monitor.bot.notify import QuietHours
+from monitor.errors import ConfigError
+from monitor.models import Item
+from monitor.settings import load_settings
+from monitor.store import items as item_store
+from monitor.store import sources as source_store
+from monitor.store import triage
+from monitor.topics import load_topics
+from tests.conftest import ROOT
+from tests.telegram_server import BotAPIServer
+
+TOKEN = "123456789:TEST-token-for-the-fake-server_abcdef"
+CHAT, EDITOR, STRANGER, OTHER_CHAT = -100777, 42, 666, -100888
+FAST = BotOptions(min_interval=0.02, idle=0.2, retry=0.2, poll_timeout=1, digest_at=5)
+WAIT = 10.0  # seconds: the bound on every wait
+
+
+@pytest.fixture
+def server():
+    with BotAPIServer(TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+def settings(server, tmp_path):
+    return load_settings({
+        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_EDITOR_CHAT_IDS": f"{CHAT}",
+        "TELEGRAM_ALLOWED_USER_IDS": f"{EDITOR},7", "TELEGRAM_API_BASE_URL": server.base_url,
+        "MONITOR_TIMEZONE": "Europe/Berlin", "MONITOR_STORAGE": str(tmp_path)})
+
+
+@pytest.fixture(scope="session")
+def topics():
+    return load_topics(ROOT / "topics.yaml")
+
+
+@pytest.fixture
+def bot(settings, engine, sources, topics):
+    """`async with bot(options) as outbox:` runs the bot until the block ends."""
+
+    @asynccontextmanager
+    async def run(options: BotOptions = FAST):
+        async with running_bot(settings, engine, sources, topics, options) as outbox:
+            yield outbox
+
+    return run
+
+
+async def until(check, what: str, timeout: float = WAIT):
+    """Wait until `check()` is truthy (it may be async); fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+MARCH = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)
+
+
+async def stored(engine, n: int, start: int = 0, published: datetime | None = MARCH) -> list[Item]:
+    """n relevant items as the pipeline stores them; `published` None means "now" for /week."""
+    now = datetime.now(timezone.utc)
+    items = [Item(source="tass", url=f"https://tass.com/politics/{i}", title=f"Story <{i}> & co",
+                  summary="Moscow and Beijing signed an agreement. " * 10, lang="en",
+                  key=f"key{i}", bucket="military_security", confidence=0.82,
+                  published=published and published + timedelta(minutes=i),
+                  first_seen=now + timedelta(milliseconds=i)) for i in range(start, start + n)]
+    return await item_store.insert_new(engine, items)
+
+
+def buttons(message) -> dict[str, str]:
+    """Button text → callback data of a message as the server holds it."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["text"]: b["callback_data"] for row in rows for b in row}
+
+
+def cards(server) -> list[dict]:
+    return [m for m in server.bot_messages(CHAT) if "✅ Keep" in buttons(m) or "↩ Undo" in
+            buttons(m)]
+
+
+async def status(engine, item_id: int) -> tuple[str, str | None, str]:
+    item = await triage.get_item(engine, item_id)
+    return item.status, item.bucket, item.comment
+
+
+async def test_cards_keep_and_edit_in_place(server, bot, engine):
+    items = await stored(engine, 2)
+    async with bot() as outbox:
+        await outbox.notify(items)
+        await until(lambda: len(cards(server)) == 2, "two cards")
+        card = cards(server)[0]
+        assert [c["command"] for c in server.commands] == [c for c, _ in COMMANDS]
+        assert "<b>Military &amp; security</b> · TASS (English) · Tue 10 Mar 09:00 CET" in \
+            card["text"]
+        assert '<a href="https://tass.com/politics/0">Story &lt;0&gt; &amp; co</a>' in card["text"]
+        assert "confidence 82%" in card["text"]
+        assert set(buttons(card)) == {"✅ Keep", "⏭ Skip", "🗂 Move", "💬 Comment"}
+        assert all(len(d.encode()) <= 64 for d in buttons(card).values())
+        assert buttons(card)["✅ Keep"].startswith(f"t:{items[0].id}:keep:0:")
+
+        server.press(CHAT, EDITOR, card["message_id"], buttons(card)["✅ Keep"])
+        await until(lambda: "Kept by" in cards(server)[0]["text"], "the card edited")
+        assert (await status(engine, items[0].id))[0] == "kept"
+        assert "✅ Kept by User42" in cards(server)[0]["text"]
+        assert set(buttons(cards(server)[0])) == {"↩ Undo", "💬 Comment"}
+        answers = server.calls_of("answerCallbackQuery")
+        assert answers[-1].params.get("text") == "Kept."
+        decision = (await triage.history(engine, items[0].id))[0]
+        assert (decision.user_id, decision.action, decision.bucket_from) == (
+            EDITOR, "keep", "military_security")
+    assert len(server.calls_of("sendMessage")) == 2  # each card once
+
+
+async def test_move_comment_reply_and_undo(server, bot, engine, topics):
+    (item,) = await stored(engine, 1)
+    async with bot() as outbox:
+        await outbox.notify([item])
+        card = (await until(lambda: cards(server), "the card"))[0]
+        mid = card["message_id"]
+        server.press(CHAT, EDITOR, mid, buttons(card)["🗂 Move"])
+        picker = await until(lambda: "« Back" in buttons(server.messages[(CHAT, mid)])
+                             and buttons(server.messages[(CHAT, mid)]), "the bucket picker")
+        assert "Military & security" not in picker and len(picker) == len(topics.buckets)
+        server.press(CHAT, EDITOR, mid, picker["Energy, critical minerals & clean-tech"])
+        await until(lambda: "Moved from" in server.messages[(CHAT, mid)]["text"], "moved card")
+        assert (await status(engine, item.id))[1] == "energy_minerals_cleantech"
+        assert "↩ Undo" in buttons(server.messages[(CHAT, mid)])
+
+        server.reply(CHAT, EDITOR, "Key signal for the energy section", to=mid)
+        await until(lambda: "Key signal" in server.messages[(CHAT, mid)]["text"], "comment shown")
+        server.reply(CHAT, EDITOR, "Lead item <b>this week</b>", to=mid)
+        await until(lambda: "Lead item" in server.messages[(CHAT, mid)]["text"], "comment replaced")
+        assert (await status(engine, item.id))[2] == "Lead item <b>this week</b>"
+        assert "Lead item &lt;b&gt;this week&lt;/b&gt;" in server.messages[(CHAT, mid)]["text"]
+
+        card = server.messages[(CHAT, mid)]
+        server.press(CHAT, EDITOR, mid, buttons(card)["💬 Comment"])
+        await until(lambda: any("Your comment on" in m.get("text", "")
+                                for m in server.bot_messages(CHAT)), "the comment prompt")
+        server.send(CHAT, EDITOR, "Plain follow-up comment")
+        await until(lambda: "Plain follow-up" in server.messages[(CHAT, mid)]["text"],
+                    "comment after pressing Comment")
+
+        server.press(CHAT, EDITOR, mid, buttons(server.messages[(CHAT, mid)])["↩ Undo"])
+        await until(lambda: "Moved from" not in server.messages[(CHAT, mid)]["text"], "undone")
+        assert await status(engine, item.id) == ("new", "military_security",
+                                                 "Plain follow-up comment")
+        assert "✅ Keep" in buttons(server.messages[(CHAT, mid)])
+    assert [d.action for d in await triage.history(engine, item.id)] == [
+        "move", "comment", "comment", "comment", "undo"]
+
+
+async def test_strangers_forged_and_replayed_presses_change_nothing(server, bot, engine):
+    (item,) = await stored(engine, 1)
+    async with bot() as outbox:
+        await outbox.notify([item])
+        card = (await until(lambda: cards(server), "the card"))[0]
+        mid, keep = card["message_id"], buttons(card)["✅ Keep"]
+        sent_before = len(server.calls_of("sendMessage"))
+
+        server.press(CHAT, STRANGER, mid, keep)  # not an allowed user
+        server.command(CHAT, STRANGER, "/pending")
+        server.command(OTHER_CHAT, EDITOR, "/pending")  # an allowed user outside editor chats
+        server.messages[(OTHER_CHAT, 1)] = dict(card, chat={"id": OTHER_CHAT, "type": "group"})
+        server.press(OTHER_CHAT, EDITOR, 1, keep)
+        forged = keep.rsplit(":", 1)[0].replace(":keep:", ":skip:") + ":" + keep.rsplit(":", 1)[1]
+        server.press(CHAT, EDITOR, mid, forged)  # altered action, old signature
+        server.press(CHAT, EDITOR, mid, Signer("another:token").pack("t", item.id, "keep"))
+        await until(lambda: len(server.calls_of("answerCallbackQuery")) >= 4, "four answers")
+        await until(lambda: len(server.calls_of("sendMessage")) >= sent_before + 2, "refusals")
+        await asyncio.sleep(0.3)
+
+        refusals = server.calls_of("sendMessage")[sent_before:]
+        assert [c.params["text"] for c in refusals] == ["Sorry, this bot only works for its "
+                                                        "editors."] * 2
+        assert item.title not in str([c.params for c in server.calls[1:]
+                                      if c.method != "sendMessage" or c in refusals])
+        assert not server.calls_of("editMessageText")
+        assert await status(engine, item.id) == ("new", "military_security", "")
+        assert await triage.history(engine, item.id) == []
+
+        # replay: Keep, Undo, then the first Keep's data again (it was drawn for revision 0)
+        server.press(CHAT, EDITOR, mid, keep)
+        await until(lambda: "Kept by" in server.messages[(CHAT, mid)]["text"], "kept")
+        server.press(CHAT, EDITOR, mid, buttons(server.messages[(CHAT, mid)])["↩ Undo"])
+        await until(lambda: "Kept by" not in server.messages[(CHAT, mid)]["text"], "undone")
+        edits = len(server.calls_of("editMessageText"))
+        server.press(CHAT, EDITOR, mid, keep)
+        await until(lambda: server.calls_of("answerCallbackQuery")[-1].params.get("text", "")
+                    .startswith("This card has changed"), "the replay refused")
+        assert (await status(engine, item.id))[0] == "new"
+        assert len(server.calls_of("editMessageText")) == edits
+        assert len(await triage.history(engine, item.id)) == 2
+
+
+async def test_429_every_card_exactly_once_in_order(server, bot, engine):
+    items = await stored(engine, 4)
+    server.throttle("sendMessage", {2, 3}, retry_after=1)
+    async with bot() as outbox:
+        await outbox.notify(items)
+        await until(lambda: len(cards(server)) == 4, "four cards", timeout=15)
+    assert len(server.calls_of("sendMessage", ok=False)) == 6  # two 429s, then retried
+    assert [m["text"].split("\n")[1] for m in cards(server)] == [
+        f'<a href="https://tass.com/politics/{i}">Story &lt;{i}&gt; &amp; co</a>'
+        for i in range(4)]
+    rows = await triage.outbox_rows(engine, CHAT)
+    assert [r["state"] for r in rows] == ["sent"] * 4
+
+
+async def test_network_error_is_retried(server, bot, engine):
+    items = await stored(engine, 2)
+    server.fail("sendMessage", {1}, status=502)
+    async with bot() as outbox:
+        await outbox.notify(items)
+        await until(lambda: len(cards(server)) == 2, "both cards after a 502")
+    assert len(server.calls_of("sendMessage")) == 2
+    assert [r["attempts"] for r in await triage.outbox_rows(engine, CHAT)] == [2, 1]
+
+
+async def test_restart_mid_posting_loses_and_repeats_nothing(server, bot, engine):
+    items = await stored(engine, 4)
+    server.delays["sendMessage"] = 0.15
+    async with bot() as outbox:
+        await outbox.notify(items)
+        await until(lambda: len(cards(server)) >= 2, "two cards before the restart")
+    # stopped with cards still waiting (and one in flight when the stop came)
+    assert len(cards(server)) < 4
+    rows = await triage.outbox_rows(engine, CHAT)
+    waiting = [r for r in rows if r["state"] == "pending"]
+    assert waiting
+    await triage.claim_next(engine, CHAT)  # as if a crash hit after a claim, before the send
+    items += await stored(engine, 2, start=4)
+    await triage.enqueue(engine, [items[4].id], [CHAT])  # stored and enqueued while down
+    # items[5] was stored but never enqueued (a crash between the two): caught up on start
+    async with bot():
+        await until(lambda: len(cards(server)) == 6, "all six cards after the restart")
+    texts = [m["text"] for m in cards(server)]
+    assert len(set(texts)) == 6
+    assert [t.split("/politics/")[1].split('"')[0] for t in texts] == [str(i) for i in range(6)]
+    assert len(server.calls_of("sendMessage")) == 6
+
+
+async def test_burst_becomes_a_digest_reviewed_one_by_one(server, bot, engine):
+    items = await stored(engine, 3) + await stored_more(engine, 3)
+    async with bot(BotOptions(**{**FAST.__dict__, "digest_at": 4})) as outbox:
+        await outbox.notify(items)
+        digest = (await until(lambda: server.bot_messages(CHAT), "the digest"))[0]
+        await asyncio.sleep(0.3)
+        assert len(server.bot_messages(CHAT)) == 1
+        assert "6 new candidates" in digest["text"] and "Military &amp; security: 3" in \
+            digest["text"]
+        server.press(CHAT, EDITOR, digest["message_id"], buttons(digest)["Review one by one ▶"])
+        first = (await until(lambda: cards(server), "the first review card"))[0]
+        assert "/politics/0" in first["text"]
+        server.press(CHAT, EDITOR, first["message_id"], buttons(first)["⏭ Skip"])
+        await until(lambda: "Next ▶" in buttons(server.messages[(CHAT, first["message_id"])]),
+                    "a Next button")
+        server.press(CHAT, EDITOR, first["message_id"],
+                     buttons(server.messages[(CHAT, first["message_id"])])["Next ▶"])
+        await until(lambda: len(cards(server)) == 2, "the second review card")
+        assert "/politics/1" in cards(server)[1]["text"]
+    assert [r["state"] for r in await triage.outbox_rows(engine, CHAT)] == [
+        "sent", "sent", "digested", "digested", "digested", "digested"]
+
+
+async def stored_more(engine, n: int) -> list[Item]:
+    now = datetime.now(timezone.utc) + timedelta(seconds=1)
+    items = [Item(source="xinhua", url=f"https://english.news.cn/{i}", title=f"Trade {i}",
+                  summary="Trade grew.", lang="en", key=f"more{i}",
+                  bucket="economy_trade_sanctions", confidence=0.6,
+                  first_seen=now + timedelta(milliseconds=i)) for i in range(n)]
+    return await item_store.insert_new(engine, items)
+
+
+async def test_quiet_hours_hold_cards(server, bot, engine, settings):
+    items = await stored(engine, 2)
+    now = datetime.now(settings.zone)
+    quiet = QuietHours((now - timedelta(hours=1)).time(), (now + timedelta(hours=1)).time())
+    async with bot(BotOptions(**{**FAST.__dict__, "quiet": quiet})) as outbox:
+        await outbox.notify(items)
+        await asyncio.sleep(0.6)
+        assert cards(server) == []
+    assert [r["state"] for r in await triage.outbox_rows(engine, CHAT)] == ["pending"] * 2
+
+
+async def test_commands(server, bot, engine, sources):
+    items = await stored(engine, 3, published=None)
+    await triage.decide(engine, items[0].id, rev=0, action="keep", user_id=EDITOR,
+                        user_name="Ed")
+    await triage.decide(engine, items[0].id, rev=1, action="comment", user_id=EDITOR,
+                        user_name="Ed", comment="Worth quoting")
+
+    async def ask(text: str) -> str:
+        before = len(server.bot_messages(CHAT))
+        server.command(CHAT, EDITOR, text)
+        new = await until(lambda: server.bot_messages(CHAT)[before:], f"an answer to {text}")
+        await asyncio.sleep(0.1)
+        return "\n".join(m.get("text", m.get("caption", "")) for m in
+                         server.bot_messages(CHAT)[before:]) or str(new)
+
+    async with bot():
+        assert "/pending" in await ask("/help")
+        pending = await ask("/pending")
+        assert "1–2 of 2" in pending and "/politics/1" in pending and "/politics/0" not in pending
+        week = await ask("/week")
+        assert "Military &amp; security" in week and "Worth quoting" in week
+        assert "tass" in await ask("/sources")
+        assert "paused" in await ask("/pause tass")
+        assert (await source_store.get_health(engine, "tass")).paused
+        assert "resumed" in await ask("/resume tass")
+        assert "Unknown source" in await ask("/pause nope")
+        assert "/politics/2" in await ask("/find story <2>")
+        assert "1 of 1 decided items (100%)" in await ask("/stats")
+        exported = await ask("/export")
+        assert "not available" in exported or server.documents
+
+
+def test_render_is_escaped_linked_safely_and_short(topics):
+    item = Item(source="x", url="javascript:alert(1)", title="<script>", summary="word " * 5000,
+                id=1, bucket="military_security", confidence=0.5, comment="c " * 5000)
+    text = render.card_text(item, topics, datetime.now().astimezone().tzinfo and
+                            __import__("zoneinfo").ZoneInfo("UTC"), "X")
+    assert "<a " not in text and "&lt;script&gt;" in text and len(text) <= 4096
+    assert render.link("https://e.org/?a=1&b=\"2\"", "t") == \
+        '<a href="https://e.org/?a=1&amp;b=&quot;2&quot;">t</a>'
+
+
+def test_signed_callback_data():
+    signer = Signer(TOKEN)
+    data = signer.pack("t", 2_147_483_647, "m5", 99_999)
+    assert len(data.encode()) <= 64
+    assert signer.unpack(data).action == "m5"
+    assert signer.unpack(data[:-1] + ("A" if data[-1] != "A" else "B")) is None
+    assert signer.unpack("t:1:keep") is None
+
+
+def test_quiet_hours_and_options():
+    night = QuietHours.parse("22:00-07:00")
+    assert night.active(datetime(2026, 1, 1, 23, 30)) and night.active(datetime(2026, 1, 1, 6))
+    assert not night.active(datetime(2026, 1, 1, 12))
+    assert bot_options({"TELEGRAM_QUIET_HOURS": "22:00-07:00"}).quiet == night
+    assert QuietHours(dtime(9), dtime(17)).active(datetime(2026, 1, 1, 9))
+    with pytest.raises(ConfigError, match="TELEGRAM_DIGEST_AT"):
+        bot_options({"TELEGRAM_DIGEST_AT": "many"})
