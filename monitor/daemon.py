@@ -2,7 +2,9 @@
 
 APScheduler 3.11 (`AsyncIOScheduler`): one job per source at its interval, with jitter so
 sources don't fire together, coalescing and one instance at a time so a slow poll never
-stacks. The first poll of each source runs right after start-up.
+stacks. The first poll of each source runs right after start-up. With TELEGRAM_BOT_TOKEN set,
+the Telegram bot (`monitor.bot.app.running_bot`) runs in the same loop and new candidates go to
+its outbox; on SIGTERM the scheduler stops first, then the bot (after the card in flight).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -52,10 +55,17 @@ async def run_daemon(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with open_pipeline(settings) as pipeline:
+    async with open_pipeline(settings) as pipeline, AsyncExitStack() as bot:
         if not settings.telegram_bot_token:
             log.info("no TELEGRAM_BOT_TOKEN: candidates go to the log")
             pipeline.notify = log_candidates
+        else:  # the bot polls Telegram and posts the outbox in this same loop
+            from monitor.bot.app import running_bot
+
+            assert pipeline.engine is not None
+            outbox = await bot.enter_async_context(
+                running_bot(settings, pipeline.engine, pipeline.sources))
+            pipeline.notify = outbox.notify
         enabled = [s for s in pipeline.sources.values() if s.enabled]
         scheduler = AsyncIOScheduler(timezone=timezone.utc)
         schedule_sources(scheduler, pipeline, enabled)

@@ -367,3 +367,29 @@ def test_quiet_hours_and_options():
     assert QuietHours(dtime(9), dtime(17)).active(datetime(2026, 1, 1, 9))
     with pytest.raises(ConfigError, match="TELEGRAM_DIGEST_AT"):
         bot_options({"TELEGRAM_DIGEST_AT": "many"})
+
+
+async def test_daemon_runs_the_bot_in_its_loop_and_stops_on_sigterm(server, settings, engine,
+                                                                    monkeypatch):
+    import os
+    import signal
+    from contextlib import asynccontextmanager
+
+    from monitor import daemon
+    from monitor.pipeline.run import Pipeline
+
+    pipeline = Pipeline(engine=engine, sources={})
+
+    @asynccontextmanager
+    async def fake_pipeline(_settings):
+        yield pipeline
+
+    monkeypatch.setattr(daemon, "open_pipeline", fake_pipeline)
+    monkeypatch.setenv("TELEGRAM_MIN_INTERVAL", "0.02")
+    items = await stored(engine, 1)
+    task = asyncio.create_task(daemon.run_daemon(settings))
+    await until(lambda: pipeline.notify is not None and server.commands, "the bot started")
+    await pipeline.notify(items)
+    await until(lambda: cards(server), "a card from the daemon's notifier")
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await asyncio.wait_for(task, WAIT) == 0
