@@ -59,7 +59,7 @@ async def open_pipeline(settings: Settings, *, store: bool = True,
     try:
         pipeline = Pipeline(engine=engine, sources=sources,
                             classifier=load_classifier(settings) if classify else None,
-                            embed=embedder() if store else None)
+                            embed=embedder() if classify else None)
         if fetch:
             async with Fetcher(fetch_settings(settings)) as fetcher:
                 pipeline.fetcher = fetcher

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,14 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def settings_or_exit() -> Settings:
+def settings_or_exit(*, daemon: bool = False) -> Settings:
+    """Settings, or exit 2. One-shot commands log warnings only unless MONITOR_LOG_LEVEL says."""
     try:
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc))
-    setup_logging(settings.monitor_log_level)
+    explicit = daemon or "MONITOR_LOG_LEVEL" in os.environ
+    setup_logging(settings.monitor_log_level if explicit else "WARNING")
     return settings
 
 
@@ -134,7 +137,7 @@ def run_cmd() -> None:
     """The daemon: scheduled polls (and the Telegram bot when configured) until SIGTERM."""
     from monitor.daemon import run_daemon
 
-    sys.exit(run_async(run_daemon(settings_or_exit())))
+    sys.exit(run_async(run_daemon(settings_or_exit(daemon=True))))
 
 
 def print_json(obj: Any) -> None:

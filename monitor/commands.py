@@ -102,8 +102,7 @@ async def import_files(settings: Settings, source_id: str, paths: list[Path], *,
     base = url or source.urls[0]
     failed = total = new = 0
     show = sys.stderr.isatty() and len(paths) > 20
-    async with open_pipeline(settings, store=not dry_run, fetch=False,
-                             classify=not dry_run) as pipeline:
+    async with open_pipeline(settings, store=not dry_run, fetch=False) as pipeline:
         with click.progressbar(paths, label="importing", file=sys.stderr) if show else _plain(paths) as bar:
             for path in bar:
                 try:
