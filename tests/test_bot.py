@@ -11,6 +11,7 @@ import asyncio
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime, time as dtime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +26,7 @@ from monitor.store import items as item_store
 from monitor.store import sources as source_store
 from monitor.store import triage
 from monitor.topics import load_topics
+from monitor.weeks import current_week
 from tests.conftest import ROOT
 from tests.telegram_server import BotAPIServer
 
@@ -308,7 +310,7 @@ async def test_quiet_hours_hold_cards(server, bot, engine, settings):
     assert [r["state"] for r in await triage.outbox_rows(engine, CHAT)] == ["pending"] * 2
 
 
-async def test_commands(server, bot, engine, sources):
+async def test_commands(server, bot, engine, settings):
     items = await stored(engine, 3, published=None)
     await triage.decide(engine, items[0].id, rev=0, action="keep", user_id=EDITOR,
                         user_name="Ed")
@@ -336,15 +338,19 @@ async def test_commands(server, bot, engine, sources):
         assert "Unknown source" in await ask("/pause nope")
         assert "/politics/2" in await ask("/find story <2>")
         assert "1 of 1 decided items (100%)" in await ask("/stats")
-        exported = await ask("/export")
-        assert "not available" in exported or server.documents
+        await ask("/export")
+        await until(lambda: len(server.documents) == 2, "two documents")
+    week_name = current_week(settings.zone)
+    assert [d["filename"] for d in server.documents] == [
+        f"china-russia-report-{week_name}.md", f"china-russia-report-{week_name}.docx"]
+    assert b"Worth quoting" in server.documents[0]["data"]
+    assert server.documents[1]["data"][:2] == b"PK"  # a .docx is a zip
 
 
 def test_render_is_escaped_linked_safely_and_short(topics):
     item = Item(source="x", url="javascript:alert(1)", title="<script>", summary="word " * 5000,
                 id=1, bucket="military_security", confidence=0.5, comment="c " * 5000)
-    text = render.card_text(item, topics, datetime.now().astimezone().tzinfo and
-                            __import__("zoneinfo").ZoneInfo("UTC"), "X")
+    text = render.card_text(item, topics, ZoneInfo("UTC"), "X")
     assert "<a " not in text and "&lt;script&gt;" in text and len(text) <= 4096
     assert render.link("https://e.org/?a=1&b=\"2\"", "t") == \
         '<a href="https://e.org/?a=1&amp;b=&quot;2&quot;">t</a>'

@@ -104,7 +104,12 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text("Export is not available yet.")
         return
     name = current_week(deps.settings.zone)
-    paths = await write_week_exports(deps.settings, deps.engine, name)
+    try:
+        paths = await write_week_exports(deps.settings, deps.engine, name)
+    except (OSError, ValueError) as exc:
+        log.error("export %s", fields(week=name, error=str(exc)))
+        await update.effective_message.reply_text("The export failed; the log says why.")
+        return
     wanted = [p for p in paths if p.suffix in (".md", ".docx")]
     if not wanted:
         await update.effective_message.reply_text(f"Nothing to export for {name}.")

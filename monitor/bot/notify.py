@@ -153,13 +153,21 @@ class Outbox:
             self._task.cancel()
         self._task = None
 
-    async def _run(self) -> None:
+    async def _resume(self) -> None:
+        """Rows a crash left claimed go back in the queue; items never enqueued are added."""
         engine = self.deps.engine
-        recovered = await triage.recover(engine)
-        caught = await triage.catch_up(engine, self.deps.chats,
-                                       datetime.now(timezone.utc) - CATCH_UP)
+        try:
+            recovered = await triage.recover(engine)
+            caught = await triage.catch_up(engine, self.deps.chats,
+                                           datetime.now(timezone.utc) - CATCH_UP)
+        except Exception:  # the queue still works; the next start tries again
+            log.exception("outbox %s", fields(outcome="resume failed"))
+            return
         if recovered or caught:
             log.info("outbox resumed %s", fields(recovered=recovered, caught_up=caught))
+
+    async def _run(self) -> None:
+        await self._resume()
         while not self._stopping:
             self._wake.clear()
             self._delay = self.deps.options.idle

@@ -175,7 +175,8 @@ async def labels(engine: AsyncEngine) -> list[Label]:
     Skipped → `off_topic`; kept → the bucket it ended in; moved (not yet kept or skipped) → the
     bucket it was moved to. Items with only a comment give no label.
     """
-    return [Label(r["title"], r["summary"], r["lang"], r["bucket"]) for r in await label_rows(engine)]
+    rows = await label_rows(engine)
+    return [Label(r["title"], r["summary"], r["lang"], r["bucket"]) for r in rows]
 
 
 async def label_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
