@@ -110,6 +110,15 @@ def config_cmd(dump: bool) -> None:
         click.echo(f"{key}={value}")
 
 
+@main.command("demo")
+@click.option("--seconds", default=45.0, show_default=True, help="how long the demo runs")
+def demo_cmd(seconds: float) -> None:
+    """The whole system on recorded responses served from 127.0.0.1: no network, no token."""
+    from monitor.demo import run_demo
+
+    sys.exit(run_async(run_demo(settings_or_exit(daemon=True), seconds)))
+
+
 @main.command("healthcheck")
 def healthcheck_cmd() -> None:
     """Ask the running daemon's /readyz (for container health checks); exit 0 when ready."""

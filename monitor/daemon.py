@@ -1,10 +1,14 @@
-"""The daemon: one asyncio loop running a scheduled poll per enabled source until SIGTERM.
+"""The daemon: scheduler, bot and health endpoint in one asyncio loop, until SIGTERM.
 
-APScheduler 3.11 (`AsyncIOScheduler`): one job per source at its interval, with jitter so
-sources don't fire together, coalescing and one instance at a time so a slow poll never
-stacks. The first poll of each source runs right after start-up. With TELEGRAM_BOT_TOKEN set,
-the Telegram bot (`monitor.bot.app.running_bot`) runs in the same loop and new candidates go to
-its outbox; on SIGTERM the scheduler stops first, then the bot (after the card in flight).
+APScheduler 3.11 (`AsyncIOScheduler`) runs one job per enabled source at its interval, with
+jitter so sources don't fire together, coalescing and one instance at a time so a slow poll
+never stacks, and a misfire grace. After a failed poll the next one is pushed back by
+`schedule.next_delay` (Retry-After, exponential backoff capped at a day); `schedule.poll_alerts`
+decides what the editor hears about it. Further jobs: a heartbeat for /readyz, an hourly
+"went quiet" check against each source's calendar, and the weekly draft. With
+TELEGRAM_BOT_TOKEN set the bot runs in the same loop and candidates go to its outbox;
+otherwise they go to the log. SIGTERM stops the scheduler, lets polls in flight finish (or
+cancels them after a few seconds: each poll commits in one transaction), then stops the bot.
 """
 
 from __future__ import annotations
@@ -12,21 +16,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.bootstrap import open_pipeline
+from monitor.errors import ConfigError
+from monitor.health import Readiness, parse_addr, start_http
 from monitor.logs import fields
 from monitor.models import Item
 from monitor.pipeline.run import Pipeline, run_source
 from monitor.registry import Source
+from monitor.schedule import next_delay, poll_alerts, quiet_since
 from monitor.settings import Settings
+from monitor.store import items as item_store
+from monitor.store import sources as health_store
+from monitor.weeks import current_week
 
 log = logging.getLogger("monitor.daemon")
 MISFIRE_GRACE = 300  # seconds a late poll may still run
+STOP_GRACE = 4.0  # seconds polls in flight get to finish on SIGTERM
+Announce = Callable[[str], Awaitable[None]]
 
 
 async def log_candidates(items: list[Item]) -> None:
@@ -36,43 +50,168 @@ async def log_candidates(items: list[Item]) -> None:
                                         title=item.title[:120], url=item.url))
 
 
-def schedule_sources(scheduler: AsyncIOScheduler, pipeline: Pipeline,
-                     sources: list[Source]) -> None:
-    """One interval job per source; the first poll is staggered over the first minute."""
-    start = datetime.now(timezone.utc)
-    for n, source in enumerate(sources):
-        jitter = min(int(source.interval.total_seconds() * 0.1), 300)
-        scheduler.add_job(
-            run_source, IntervalTrigger(seconds=source.interval.total_seconds(), jitter=jitter),
-            args=(pipeline, source), id=source.id, name=source.name, coalesce=True,
-            max_instances=1, misfire_grace_time=MISFIRE_GRACE,
-            next_run_time=start + timedelta(seconds=2 * n))
+async def log_alert(text: str) -> None:
+    log.warning("alert %s", fields(text=text))
 
 
-async def run_daemon(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT; exit code 0 on a clean stop."""
+class Daemon:
+    """The scheduled work: polls with backoff and alerts, quiet checks, the weekly draft."""
+
+    def __init__(self, settings: Settings, pipeline: Pipeline, announce: Announce,
+                 readiness: Readiness, send_files: Callable[..., Awaitable[None]] | None) -> None:
+        self.settings, self.pipeline, self.announce = settings, pipeline, announce
+        self.readiness, self.send_files = readiness, send_files
+        self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self.in_flight: set[asyncio.Task[None]] = set()
+
+    @property
+    def engine(self):  # -> AsyncEngine
+        assert self.pipeline.engine is not None
+        return self.pipeline.engine
+
+    def start(self, sources: list[Source]) -> None:
+        start = datetime.now(timezone.utc)
+        for n, source in enumerate(sources):
+            seconds = source.interval.total_seconds()
+            self.scheduler.add_job(
+                self.poll, IntervalTrigger(seconds=seconds, jitter=min(int(seconds * 0.1), 300)),
+                args=(source,), id=source.id, name=source.name, coalesce=True, max_instances=1,
+                misfire_grace_time=MISFIRE_GRACE, next_run_time=start + timedelta(seconds=n))
+        self.scheduler.add_job(self.readiness.tick, IntervalTrigger(seconds=15), id="heartbeat",
+                               next_run_time=start)
+        self.scheduler.add_job(self.check_quiet, IntervalTrigger(hours=1), id="quiet",
+                               coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE)
+        if (when := self.settings.export_schedule) is not None:
+            day, hour, minute = when
+            self.scheduler.add_job(
+                self.weekly_export, CronTrigger(day_of_week=day, hour=hour, minute=minute,
+                                                timezone=self.settings.zone),
+                id="weekly_export", coalesce=True, max_instances=1,
+                misfire_grace_time=6 * 3600)
+        self.scheduler.start()
+
+    async def poll(self, source: Source) -> None:
+        """One scheduled poll; tracked so that shutdown can wait for it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight.add(task)
+        try:
+            await self._poll(source)
+        except asyncio.CancelledError:  # shutdown: the poll's transaction was rolled back
+            log.info("poll %s", fields(source=source.id, outcome="cancelled at shutdown"))
+        finally:
+            self.in_flight.discard(task)
+
+    async def _poll(self, source: Source) -> None:
+        before = await health_store.get_health(self.engine, source.id)
+        if before.paused:
+            log.info("poll %s", fields(source=source.id, outcome="paused by the editor"))
+            return
+        await run_source(self.pipeline, source)
+        after = await health_store.get_health(self.engine, source.id)
+        for text in poll_alerts(source, before, after):
+            await self.announce(text)
+        if after.consecutive_errors:
+            now = datetime.now(timezone.utc)
+            delay = next_delay(source, after, now)
+            self.scheduler.modify_job(source.id, next_run_time=now + delay)
+            log.info("backoff %s", fields(source=source.id, errors=after.consecutive_errors,
+                                          next_poll_in=f"{delay.total_seconds():.0f}s"))
+
+    async def check_quiet(self) -> None:
+        """Alert once when a healthy source has published nothing for longer than usual."""
+        now = datetime.now(timezone.utc)
+        last_new = await item_store.last_new_by_source(self.engine)
+        health = await health_store.all_health(self.engine)
+        for source in self.pipeline.sources.values():
+            h = health.get(source.id)
+            if (not source.enabled or h is None or h.paused or h.consecutive_errors
+                    or h.quiet_alerted or not quiet_since(source, last_new.get(source.id), now)):
+                continue
+            await self.announce(f"🔕 {source.name} has published nothing new since "
+                                f"{last_new[source.id]:%d %b %H:%M} UTC, which is longer than "
+                                f"usual. The source still answers; check it if this persists.")
+            await health_store.set_quiet_alerted(self.engine, source.id)
+
+    async def weekly_export(self) -> None:
+        """Write this week's draft under storage/exports and send it to the editor chats."""
+        from monitor.export import write_week_exports
+
+        week = current_week(self.settings.zone)
+        try:
+            paths = await write_week_exports(self.settings, self.engine, week)
+        except (OSError, ValueError) as exc:
+            log.error("export %s", fields(week=week, outcome="failed", error=str(exc)))
+            return
+        log.info("export %s", fields(week=week, outcome="ok", files=len(paths)))
+        if self.send_files is not None:
+            await self.send_files(paths, f"Draft for {week}")
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        if self.in_flight:
+            done, pending = await asyncio.wait(self.in_flight, timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+                log.warning("stop %s", fields(cancelled_polls=len(pending)))
+
+
+async def run_daemon(settings: Settings, *, sources: dict[str, Source] | None = None,
+                     notify: Callable[[list[Item]], Awaitable[None]] | None = None,
+                     stop_after: float | None = None) -> int:
+    """Run until SIGTERM or SIGINT (or `stop_after` seconds); exit code 0 on a clean stop.
+
+    `sources` and `notify` replace the configured ones (used by `monitor demo`).
+    """
+    parse_addr(settings.monitor_http_addr)  # a bad address stops start-up before anything else
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with open_pipeline(settings) as pipeline, AsyncExitStack() as bot:
-        if not settings.telegram_bot_token:
-            log.info("no TELEGRAM_BOT_TOKEN: candidates go to the log")
-            pipeline.notify = log_candidates
-        else:  # the bot polls Telegram and posts the outbox in this same loop
-            from monitor.bot.app import running_bot
-
-            assert pipeline.engine is not None
-            outbox = await bot.enter_async_context(
-                running_bot(settings, pipeline.engine, pipeline.sources))
-            pipeline.notify = outbox.notify
+    async with open_pipeline(settings) as pipeline, AsyncExitStack() as stack:
+        assert pipeline.engine is not None
+        if sources is not None:
+            pipeline.sources = sources
+        readiness = Readiness(pipeline.engine)
+        announce, send_files = await _notifiers(settings, pipeline, readiness, stack)
+        if notify is not None:
+            pipeline.notify = notify
+        stack.push_async_callback(await start_http(readiness, settings.monitor_http_addr))
+        daemon = Daemon(settings, pipeline, announce, readiness, send_files)
         enabled = [s for s in pipeline.sources.values() if s.enabled]
-        scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        schedule_sources(scheduler, pipeline, enabled)
-        scheduler.start()
-        log.info("daemon started %s", fields(sources=len(enabled), database=pipeline.engine.url.
-                                             render_as_string() if pipeline.engine else None))
-        await stop.wait()
+        daemon.start(enabled)
+        log.info("daemon started %s", fields(sources=len(enabled),
+                                             http=settings.monitor_http_addr,
+                                             database=pipeline.engine.url.render_as_string()))
+        try:
+            await asyncio.wait_for(stop.wait(), stop_after)
+        except asyncio.TimeoutError:
+            pass
         log.info("stopping")
-        scheduler.shutdown(wait=False)
+        await daemon.stop()
+    log.info("stopped")
     return 0
+
+
+async def _notifiers(settings: Settings, pipeline: Pipeline, readiness: Readiness,
+                     stack: AsyncExitStack) -> tuple[Announce, Callable[..., Awaitable[None]] | None]:
+    """The bot's outbox when a token is set (and the bot is connected), else the log."""
+    if not settings.telegram_bot_token:
+        log.info("no TELEGRAM_BOT_TOKEN: candidates go to the log")
+        pipeline.notify = log_candidates
+        return log_alert, None
+    from telegram.error import InvalidToken
+
+    from monitor.bot.app import running_bot
+
+    assert pipeline.engine is not None
+    try:
+        outbox = await stack.enter_async_context(
+            running_bot(settings, pipeline.engine, pipeline.sources))
+    except InvalidToken:
+        raise ConfigError("TELEGRAM_BOT_TOKEN: rejected by the Telegram Bot API") from None
+    pipeline.notify = outbox.notify
+    readiness.bot_connected = outbox.connected
+    return outbox.announce, outbox.send_files

@@ -50,7 +50,7 @@ class Readiness:
 def parse_addr(value: str) -> tuple[str, int]:
     """'127.0.0.1:8080' → ('127.0.0.1', 8080); ConfigError naming MONITOR_HTTP_ADDR otherwise."""
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
         raise ConfigError(f"MONITOR_HTTP_ADDR: {value!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
     return host.strip("[]") or "0.0.0.0", int(port)
 

@@ -8,6 +8,7 @@ prints the effective values with secrets masked.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from monitor.errors import ConfigError
 
 SECRETS = ("telegram_bot_token", "database_url")
+_EXPORT_AT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
 IdList = Annotated[list[int], NoDecode]
 
 
@@ -41,6 +43,7 @@ class Settings(BaseSettings):
     monitor_host_delay: float = Field(default=2.0, ge=0)  # seconds between requests to a host
     monitor_retries: int = Field(default=2, ge=0, le=10)  # extra attempts after a failure
     monitor_log_level: str = "INFO"
+    monitor_export_at: str = "fri 17:00"  # weekly draft: weekday and time in MONITOR_TIMEZONE
     telegram_bot_token: str = ""
     telegram_editor_chat_ids: IdList = []
     telegram_allowed_user_ids: IdList = []
@@ -61,6 +64,21 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("monitor_export_at")
+    @classmethod
+    def _export_at(cls, value: str) -> str:
+        if value.strip() and not _EXPORT_AT.match(value.strip().lower()):
+            raise ValueError(f"{value!r} is not a weekday and time like 'fri 17:00' (or empty)")
+        return value.strip().lower()
+
+    @property
+    def export_schedule(self) -> tuple[str, int, int] | None:
+        """(weekday, hour, minute) of the weekly draft, or None when switched off."""
+        match = _EXPORT_AT.match(self.monitor_export_at)
+        if not match:
+            return None
+        return match.group(1), int(match.group(2)), int(match.group(3))
 
     @property
     def zone(self) -> ZoneInfo:

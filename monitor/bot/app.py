@@ -143,6 +143,7 @@ async def running_bot(settings: Settings, engine: AsyncEngine, sources: dict[str
         await application.start()
         await application.updater.start_polling(
             timeout=deps.options.poll_timeout, allowed_updates=["message", "callback_query"])
+        deps.outbox.connected = lambda: bool(application.updater and application.updater.running)
         deps.outbox.start()
         log.info("bot started as @%s", application.bot.username)
         try:

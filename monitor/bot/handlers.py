@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from monitor import metrics
 from monitor.bot import keyboards, render
 from monitor.bot.keyboards import PAGE, Callback
 from monitor.logs import fields
@@ -237,6 +238,7 @@ async def item_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await query.answer("Nothing changed.")
         return
     await query.answer(VERBS.get(action, "Done."))
+    metrics.DECISIONS.labels(action).inc()
     log.info("decision %s", fields(item=item.id, action=action, user=user.id, bucket=bucket))
     await refresh_cards(context.bot, deps, item.id)
 
@@ -272,6 +274,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                        user_id=user, user_name=display_name(update),
                                        comment=(message.text or "")[:3000])
         if decision is not None:
+            metrics.DECISIONS.labels("comment").inc()
             break
     else:
         return

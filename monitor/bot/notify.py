@@ -19,13 +19,15 @@ import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from monitor import metrics
 from monitor.bot.handlers import send_card, send_digest
 from monitor.logs import fields
 from monitor.models import Item
@@ -129,6 +131,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._delay = deps.options.idle
+        self.connected: Callable[[], bool] = lambda: False  # set by running_bot; for /readyz
 
     async def notify(self, items: list[Item]) -> None:
         """The pipeline's notifier: enqueue (never send) and wake the worker."""
@@ -141,7 +144,7 @@ class Outbox:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="monitor-outbox")
 
-    async def stop(self, timeout: float = 15.0) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
         """Let the card in flight finish (and be marked sent), then stop."""
         self._stopping = True
         self._wake.set()
@@ -220,8 +223,29 @@ class Outbox:
             self._retry_later(chat, exc)
             return False
         await triage.mark_sent(engine, outbox_id, chat, message.message_id, item.id or 0)
+        metrics.POSTED.inc()
         log.info("card %s", fields(chat=chat, item=item.id, message=message.message_id))
         return True
+
+    async def announce(self, text: str) -> None:
+        """A plain message to every editor chat (source alerts); a failure is only logged."""
+        for chat in self.deps.chats:
+            try:
+                await self.bot.send_message(chat, text[:4096])
+            except TelegramError as exc:
+                log.warning("alert %s", fields(chat=chat, outcome="failed", error=str(exc)[:200]))
+
+    async def send_files(self, paths: list[Path], caption: str) -> None:
+        """Documents to every editor chat (the scheduled weekly draft)."""
+        for chat in self.deps.chats:
+            for path in paths:
+                try:
+                    with path.open("rb") as handle:
+                        await self.bot.send_document(chat, handle, filename=path.name,
+                                                     caption=caption)
+                except TelegramError as exc:
+                    log.warning("document %s", fields(chat=chat, file=path.name,
+                                                      outcome="failed", error=str(exc)[:200]))
 
     def _retry_later(self, chat: int, exc: Exception) -> None:
         wait = retry_seconds(exc) if isinstance(exc, RetryAfter) else self.deps.options.retry

@@ -136,3 +136,19 @@ def row_item(row: Any) -> Item:
     item.scores = dict(row["scores"] or {})
     item.comment = item.comment or ""
     return item
+
+
+async def last_new_by_source(engine: AsyncEngine) -> dict[str, datetime]:
+    """When each source last gave us an item we had not seen (for "went quiet" alerts)."""
+    c = items_table.c
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(c.source, func.max(c.first_seen))
+                                   .group_by(c.source))).all()
+    return {source: _aware(when) for source, when in rows if when is not None}
+
+
+def _aware(value: datetime) -> datetime:
+    """max() loses the column type on SQLite, which hands back naive UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

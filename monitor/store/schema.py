@@ -82,6 +82,7 @@ source_health = Table(
     Column("validators", JSON, nullable=False, default=dict),  # url → {etag, last_modified}
     Column("paused", Boolean, nullable=False, default=False),
     Column("retry_after", UTCDateTime),
+    Column("quiet_alerted", Boolean, nullable=False, default=False),  # migration 0003
 )
 
 # Telegram triage (migration 0002): the editor's decisions, the card outbox, posted cards and

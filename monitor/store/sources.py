@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.errors import MonitorError
@@ -30,6 +30,7 @@ class Health:
     validators: dict[str, dict[str, str]] = field(default_factory=dict)
     paused: bool = False
     retry_after: datetime | None = None
+    quiet_alerted: bool = False
 
     @property
     def state(self) -> str:
@@ -62,7 +63,8 @@ async def record_success(engine: AsyncEngine, source: str, *, items: int, new: i
     merged = {**current.validators, **validators}
     values = dict(source=source, last_attempt=now, last_success=now, consecutive_errors=0,
                   items_last_poll=items, new_last_poll=new, validators=merged,
-                  paused=current.paused, retry_after=None)
+                  paused=current.paused, retry_after=None,
+                  quiet_alerted=current.quiet_alerted and not new)
     async with engine.begin() as conn:
         await conn.execute(upsert(engine, source_health, "source", values))
 
@@ -88,3 +90,10 @@ async def set_paused(engine: AsyncEngine, source: str, paused: bool) -> None:
                   validators=current.validators)
     async with engine.begin() as conn:
         await conn.execute(upsert(engine, source_health, "source", values))
+
+
+async def set_quiet_alerted(engine: AsyncEngine, source: str) -> None:
+    """The "went quiet" alert was sent; it is re-armed by the next poll with new items."""
+    async with engine.begin() as conn:
+        await conn.execute(update(source_health).where(source_health.c.source == source)
+                           .values(quiet_alerted=True))
