@@ -72,7 +72,7 @@ class Daemon:
     def start(self, sources: list[Source]) -> None:
         start = datetime.now(timezone.utc)
         for n, source in enumerate(sources):
-            seconds = source.interval.total_seconds()
+            seconds = source.interval.total_seconds() / self.settings.monitor_time_scale
             self.scheduler.add_job(
                 self.poll, IntervalTrigger(seconds=seconds, jitter=min(int(seconds * 0.1), 300)),
                 args=(source,), id=source.id, name=source.name, coalesce=True, max_instances=1,
@@ -109,11 +109,11 @@ class Daemon:
             return
         await run_source(self.pipeline, source)
         after = await health_store.get_health(self.engine, source.id)
-        for text in poll_alerts(source, before, after):
+        for text in poll_alerts(source, before, after, self.settings.monitor_pause_after):
             await self.announce(text)
         if after.consecutive_errors:
             now = datetime.now(timezone.utc)
-            delay = next_delay(source, after, now)
+            delay = next_delay(source, after, now) / self.settings.monitor_time_scale
             self.scheduler.modify_job(source.id, next_run_time=now + delay)
             log.info("backoff %s", fields(source=source.id, errors=after.consecutive_errors,
                                           next_poll_in=f"{delay.total_seconds():.0f}s"))

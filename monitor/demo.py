@@ -64,15 +64,13 @@ def demo_sources(sources: dict[str, Source], polled: dict[str, list[str]],
     """The configured sources pointed at the replay server, on the compressed clock."""
     out = {"broken_demo": Source(id="broken_demo", name="A source that answers 500",
                                  adapter="rss", urls=(broken_url,), language="en",
-                                 interval=timedelta(seconds=5), outlet="Broken")}
+                                 interval=timedelta(minutes=5), outlet="Broken")}
     for sid, urls in polled.items():
         if sid in sources:
             src = sources[sid]
             # every replayed source shares one host, so no per-host politeness delay
             out[sid] = replace(src, urls=tuple(urls), enabled=True,
-                               options={**src.options, "host_delay": 0},
-                               interval=timedelta(seconds=max(5.0, src.interval.total_seconds()
-                                                              / SPEED)))
+                               options={**src.options, "host_delay": 0})
     return out
 
 
@@ -113,6 +111,7 @@ async def run_demo(settings: Settings, run_for: float = RUN_FOR) -> int:
     settings = settings.model_copy(update={
         "database_url": "", "monitor_storage": workdir, "telegram_bot_token": "",
         "monitor_host_delay": 0.0, "monitor_retries": 0, "monitor_http_addr": "127.0.0.1:0",
+        "monitor_time_scale": SPEED,
         "monitor_sources": _checkout_file(settings.monitor_sources),
         "monitor_topics": _checkout_file(settings.monitor_topics)})
     with ReplayServer() as server:

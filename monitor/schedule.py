@@ -62,10 +62,11 @@ def next_delay(source: Source, health: Health, now: datetime) -> timedelta:
     return min(delay, BACKOFF_CAP) if health.retry_after is None else delay
 
 
-def poll_alerts(source: Source, before: Health, after: Health) -> list[str]:
+def poll_alerts(source: Source, before: Health, after: Health,
+                pause_after: int = PAUSE_AFTER) -> list[str]:
     """Messages for the editor about this poll's effect on the source's health (usually none)."""
     if after.consecutive_errors == 0:
-        if before.consecutive_errors >= PAUSE_AFTER:
+        if before.consecutive_errors >= pause_after:
             return [f"✅ {source.name} recovered after {before.consecutive_errors} failed polls."]
         return []
     kind = after.last_error_kind or "error"
@@ -73,8 +74,8 @@ def poll_alerts(source: Source, before: Health, after: Health) -> list[str]:
     if after.consecutive_errors == 1 and kind in LAYOUT_KINDS and before.last_success:
         out.append(f"❓ {source.name}: the page answered but nothing could be read from it "
                    f"({kind}: {(after.last_error or '')[:150]}). Has the layout changed?")
-    if after.consecutive_errors == PAUSE_AFTER:
-        out.append(f"⚠️ {source.name} paused after {PAUSE_AFTER} failed polls in a row "
+    if after.consecutive_errors == pause_after:
+        out.append(f"⚠️ {source.name} paused after {pause_after} failed polls in a row "
                    f"({kind}: {(after.last_error or '')[:150]}). It is retried with backoff; "
                    f"you will hear when it recovers.")
     return out

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     monitor_retries: int = Field(default=2, ge=0, le=10)  # extra attempts after a failure
     monitor_log_level: str = "INFO"
     monitor_export_at: str = "fri 17:00"  # weekly draft: weekday and time in MONITOR_TIMEZONE
+    monitor_pause_after: int = Field(default=5, ge=1)  # failed polls before "paused" is announced
+    monitor_time_scale: float = Field(default=1.0, ge=1.0)  # >1 compresses every poll interval
     telegram_bot_token: str = ""
     telegram_editor_chat_ids: IdList = []
     telegram_allowed_user_ids: IdList = []

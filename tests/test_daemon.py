@@ -1,0 +1,149 @@
+"""`monitor run` as a subprocess against a local replay server and the test Bot API server.
+
+Candidates reach Telegram within a poll interval, /readyz answers 200, a source answering 500
+is backed off and announced once, and SIGTERM exits 0 within 8 s with nothing lost. Bad
+start-up configuration is one line and exit code 2. Intervals run on a compressed clock
+(MONITOR_TIME_SCALE), so a 1-minute interval passes in 2 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from monitor.replay import ReplayServer, Route, closed_port
+from telegram_server import BotAPIServer
+
+TOKEN = "123456:TEST-token-for-the-daemon-tests"
+CHAT, EDITOR = -100777, 4242
+FEED = (FIXTURES / "feeds" / "pipeline" / "world.xml").read_bytes()
+
+
+def wait_for(predicate, what: str, timeout: float = 40.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def write_sources(path: Path, urls: dict[str, str]) -> None:
+    lines = ["sources:"]
+    for sid, url in urls.items():
+        lines += [f"  - id: {sid}", f"    name: Source {sid}", "    adapter: rss",
+                  f"    urls: ['{url}']", "    interval: 1m", "    timezone: Europe/Moscow"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def daemon_env(tmp_path: Path, bot: BotAPIServer | None, port: int, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MONITOR_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(MONITOR_SOURCES=str(tmp_path / "sources.yaml"), MONITOR_STORAGE=str(tmp_path),
+               MONITOR_HTTP_ADDR=f"127.0.0.1:{port}", MONITOR_TIME_SCALE="30",
+               MONITOR_PAUSE_AFTER="2", MONITOR_HOST_DELAY="0", MONITOR_RETRIES="0",
+               MONITOR_EXPORT_AT="", TELEGRAM_MIN_INTERVAL="0.05")
+    if bot is not None:
+        env.update(TELEGRAM_BOT_TOKEN=bot.token, TELEGRAM_API_BASE_URL=bot.base_url,
+                   TELEGRAM_EDITOR_CHAT_IDS=str(CHAT), TELEGRAM_ALLOWED_USER_IDS=str(EDITOR))
+    env.update(extra)
+    return env
+
+
+def start(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "monitor", "run"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def stored_items(env: dict) -> list[dict]:
+    out = subprocess.run([sys.executable, "-m", "monitor", "items", "--json"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def cards(bot: BotAPIServer) -> list[dict]:
+    return [m for m in bot.bot_messages(CHAT) if m.get("reply_markup")]
+
+
+def test_daemon_posts_candidates_backs_off_a_broken_source_and_stops_cleanly(tmp_path):
+    port = closed_port()
+    with ReplayServer() as feeds, BotAPIServer(TOKEN) as bot:
+        feeds.route("/good.xml", Route(body=FEED, headers={"Content-Type": "application/rss+xml",
+                                                            "ETag": '"w1"'}))
+        feeds.route("/500.xml", Route(status=500, body=b"Internal Server Error"))
+        write_sources(tmp_path / "sources.yaml", {"good": feeds.url("/good.xml"),
+                                                  "broken": feeds.url("/500.xml")})
+        env = daemon_env(tmp_path, bot, port)
+        proc = start(env)
+        try:
+            assert wait_for(lambda: http_status(f"http://127.0.0.1:{port}/readyz") == 200,
+                            "/readyz to answer 200")
+            first_poll = wait_for(lambda: feeds.hits("/good.xml"), "the first poll")[0].at
+            wait_for(lambda: cards(bot), "candidate cards in the editor chat")
+            assert time.monotonic() - first_poll < 2.0 + 5.0, "cards within one poll interval"
+            broken = wait_for(lambda: len(feeds.hits("/500.xml")) >= 3 and feeds.hits("/500.xml"),
+                              "three polls of the broken source")
+            gaps = [b.at - a.at for a, b in zip(broken, broken[1:])]
+            assert gaps[1] > gaps[0] * 1.5, f"backoff: gaps between polls {gaps}"
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read()
+            assert b'monitor_polls_total{outcome="http_5xx",source="broken"}' in metrics
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=8) == 0
+            assert time.monotonic() - started < 8
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        stderr = proc.stderr.read()
+        assert "Traceback" not in stderr, stderr[-3000:]
+        alerts = [m["text"] for m in bot.bot_messages(CHAT) if "paused after" in m.get("text", "")]
+        assert len(alerts) == 1 and "Source broken" in alerts[0], alerts
+        items = stored_items(env)
+        relevant = [i for i in items if i.get("bucket") != "off_topic"]
+        assert len(items) == 3 and relevant
+        texts = [m["text"] for m in cards(bot)]
+        for item in relevant:
+            assert sum(item["title"] in t for t in texts) == 1, f"posted once: {item['title']}"
+        assert len(cards(bot)) == len(relevant), "each candidate posted exactly once"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"MONITOR_HTTP_ADDR": "localhost"}, "MONITOR_HTTP_ADDR"),
+    ({"DATABASE_URL": f"postgresql://nobody@127.0.0.1:{closed_port()}/none"}, "DATABASE_URL"),
+    ({"TELEGRAM_BOT_TOKEN": "654321:REJECTED-token-for-the-daemon-tests"}, "TELEGRAM_BOT_TOKEN"),
+])
+def test_bad_start_up_configuration_is_one_line_and_exit_2(tmp_path, change, message):
+    with ReplayServer() as feeds, BotAPIServer(TOKEN) as bot:
+        feeds.route("/good.xml", Route(body=FEED))
+        write_sources(tmp_path / "sources.yaml", {"good": feeds.url("/good.xml")})
+        proc = start(daemon_env(tmp_path, bot, closed_port(), **change))
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    lines = [line for line in stderr.splitlines() if line.startswith("monitor: ")]
+    assert proc.returncode == 2, stderr[-2000:]
+    assert len(lines) == 1 and message in lines[0], stderr[-2000:]
+    assert "Traceback" not in stderr
