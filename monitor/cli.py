@@ -175,8 +175,10 @@ def train_cmd() -> None:
     """Rebuild the classifier model from all labels; prints its version and training-set size."""
     from monitor.evaluate import run_train
 
+    settings = settings_or_exit()
+    decisions = run_async(_decision_rows(settings))
     try:
-        version, size, path = run_train(settings_or_exit())
+        version, size, path = run_train(settings, decisions)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
     click.echo(f"model {version}: {size} examples → {path}")
@@ -195,3 +197,15 @@ def export_cmd(week: str | None, fmt: str, out: Path | None, kept_only: bool) ->
 
     sys.exit(run_async(run_export(settings_or_exit(), week=week, fmt=fmt.lower(), out=out,
                                   kept_only=kept_only)))
+
+
+async def _decision_rows(settings: Settings) -> list[dict[str, Any]]:
+    """The editor's decisions in the store, as labelled rows for training."""
+    from monitor.store.db import open_database
+    from monitor.store.triage import label_rows
+
+    engine = await open_database(settings.db_url)
+    try:
+        return await label_rows(engine)
+    finally:
+        await engine.dispose()
