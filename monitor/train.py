@@ -1,7 +1,7 @@
 """Labels → a classifier model file (`monitor train`).
 
 Every label source becomes one shape, `Example`: our own labelled set
-(tests/fixtures/classify/train.jsonl), the July 2024 newsletter issue read from ../shared at run
+(monitor/labels/train.jsonl, shipped with the package so a container has it), the July 2024 newsletter issue read from ../shared at run
 time (never copied into the repo), and the editor's decisions from the store (kept → its bucket,
 moved → the new bucket, skipped → a lighter off-topic negative, since a skip can also mean
 "relevant but not this week"). The dev split (dev.jsonl) is never trained on, so its figures
@@ -28,7 +28,8 @@ from monitor.topics import Topics, load_topics
 
 log = logging.getLogger("monitor.train")
 ROOT = Path(__file__).resolve().parents[1]
-LABELS_DIR = ROOT / "tests" / "fixtures" / "classify"
+LABELS_DIR = Path(__file__).resolve().parent / "labels"  # our train split (package data)
+DEV_DIR = ROOT / "tests" / "fixtures" / "classify"  # the dev split: never trained on
 NEWSLETTER_DIR = ROOT.parent / "shared" / "newsletter"
 SKIP_WEIGHT = 0.5
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from monitor.evaluate import figures, run_classify
 from monitor.models import OFF_TOPIC, Item
 from monitor.pipeline.classify import load_classifier
-from monitor.train import (LABELS_DIR, Example, default_examples, labels_from_decisions,
+from monitor.train import (DEV_DIR, LABELS_DIR, Example, default_examples, labels_from_decisions,
                            labels_from_jsonl, labels_from_newsletter, train)
 
 from conftest import ROOT, shared_path
@@ -92,7 +92,7 @@ def test_threshold_moves_items_between_relevant_and_off_topic(classifier) -> Non
     assert low.bucket != OFF_TOPIC and high.bucket == OFF_TOPIC
     # never more relevant items at a higher threshold
     titles = [json.loads(line)["title"] for line in
-              (LABELS_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+              (DEV_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     counts = [sum(i.bucket != OFF_TOPIC for i in classifier.classify(
         [item(t) for t in titles], threshold=thr)) for thr in (0.1, 0.5, 0.9)]
     assert counts[0] >= counts[1] >= counts[2] and counts[0] > counts[2]
@@ -100,7 +100,7 @@ def test_threshold_moves_items_between_relevant_and_off_topic(classifier) -> Non
 
 def test_dev_set_meets_issue_targets(classifier) -> None:
     rows = [json.loads(line) for line in
-            (LABELS_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+            (DEV_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     items = classifier.classify([item(r["title"], r["summary"], r["lang"]) for r in rows])
     fig = figures([r["bucket"] for r in rows], [i.bucket for i in items])
     assert fig.relevant_recall >= 0.90
