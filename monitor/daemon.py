@@ -76,7 +76,8 @@ class Daemon:
             self.scheduler.add_job(
                 self.poll, IntervalTrigger(seconds=seconds, jitter=min(int(seconds * 0.1), 300)),
                 args=(source,), id=source.id, name=source.name, coalesce=True, max_instances=1,
-                misfire_grace_time=MISFIRE_GRACE, next_run_time=start + timedelta(seconds=n))
+                misfire_grace_time=MISFIRE_GRACE,
+                next_run_time=start + timedelta(seconds=n / self.settings.monitor_time_scale))
         self.scheduler.add_job(self.readiness.tick, IntervalTrigger(seconds=15), id="heartbeat",
                                next_run_time=start)
         self.scheduler.add_job(self.check_quiet, IntervalTrigger(hours=1), id="quiet",

@@ -16,11 +16,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES, ROOT
+from monitor.daemon import log_alert
 from monitor.replay import ReplayServer, Route, closed_port
 from telegram_server import BotAPIServer
 
@@ -147,3 +149,65 @@ def test_bad_start_up_configuration_is_one_line_and_exit_2(tmp_path, change, mes
     assert proc.returncode == 2, stderr[-2000:]
     assert len(lines) == 1 and message in lines[0], stderr[-2000:]
     assert "Traceback" not in stderr
+
+
+async def test_weekly_draft_job_writes_and_sends_the_export(engine, tmp_path):
+    from monitor.daemon import Daemon
+    from monitor.health import Readiness
+    from monitor.models import Item
+    from monitor.pipeline.run import Pipeline
+    from monitor.settings import load_settings
+    from monitor.store import items as item_store
+
+    settings = load_settings({"MONITOR_STORAGE": str(tmp_path), "MONITOR_TIMEZONE": "UTC",
+                              "MONITOR_TOPICS": str(ROOT / "topics.yaml")})
+    await item_store.insert_new(engine, [Item(
+        source="tass", url="https://tass.com/politics/1", title="Lavrov meets Wang Yi",
+        key="k1", bucket="political_diplomatic", published=datetime.now(timezone.utc))])
+    sent: list[tuple[list[Path], str]] = []
+
+    async def send_files(paths, caption):
+        sent.append((paths, caption))
+
+    daemon = Daemon(settings, Pipeline(engine=engine, sources={}), log_alert,
+                    Readiness(engine), send_files)
+    await daemon.weekly_export()
+    (paths, caption), = sent
+    assert {p.suffix for p in paths} == {".md", ".docx"}
+    assert all(p.parent == tmp_path / "exports" and p.stat().st_size > 0 for p in paths)
+    assert "Lavrov meets Wang Yi" in paths[0].read_text(encoding="utf-8")
+    assert caption.startswith("Draft for ")
+
+
+async def test_a_quiet_source_is_announced_once(engine, tmp_path):
+    from datetime import timedelta
+
+    from monitor.daemon import Daemon
+    from monitor.health import Readiness
+    from monitor.models import Item
+    from monitor.pipeline.run import Pipeline
+    from monitor.registry import Source
+    from monitor.settings import load_settings
+    from monitor.store import items as item_store
+    from monitor.store import sources as health_store
+
+    source = Source(id="wire", name="A wire", adapter="rss", urls=("https://x.org/feed",),
+                    language="en", interval=timedelta(minutes=30),
+                    options={"quiet_after": "1d"})
+    old = datetime.now(timezone.utc) - timedelta(days=4)
+    await item_store.insert_new(engine, [Item(source="wire", url="https://x.org/1", title="t",
+                                              key="q1", first_seen=old)])
+    await health_store.record_success(engine, "wire", items=1, new=0, validators={})
+    said: list[str] = []
+
+    async def announce(text):
+        said.append(text)
+
+    daemon = Daemon(load_settings({"MONITOR_STORAGE": str(tmp_path)}),
+                    Pipeline(engine=engine, sources={"wire": source}), announce,
+                    Readiness(engine), None)
+    await daemon.check_quiet()
+    await daemon.check_quiet()
+    assert len(said) == 1 and "A wire has published nothing new" in said[0]
+    await health_store.record_success(engine, "wire", items=2, new=1, validators={})
+    assert not (await health_store.get_health(engine, "wire")).quiet_alerted, "re-armed"
