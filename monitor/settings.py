@@ -114,7 +114,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment; `NAME_FILE` fills NAME; errors name the variable."""
     env = dict(os.environ if env is None else env)
     for name in list(env):
-        if name.endswith("_FILE") and name[:-5].lower() in Settings.model_fields:
+        if name.endswith("_FILE") and env[name] and name[:-5].lower() in Settings.model_fields:
             target = name[:-5]
             if not env.get(target):
                 try:

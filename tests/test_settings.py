@@ -13,7 +13,7 @@ from monitor.settings import load_settings
 
 
 def test_defaults_use_sqlite_under_storage() -> None:
-    settings = load_settings({})
+    settings = load_settings({"TELEGRAM_BOT_TOKEN_FILE": "", "DATABASE_URL": ""})  # compose
     assert settings.db_url == "sqlite:///storage/monitor.sqlite3"
     assert settings.telegram_editor_chat_ids == []
 
