@@ -226,3 +226,29 @@ def test_newsletter_items_are_recalled_by_a_model_that_never_saw_them(classifier
     fig = figures([e.bucket for e in examples], [i.bucket for i in items])
     assert fig.relevant_recall >= 0.90
     assert fig.bucket_accuracy >= 0.70
+
+
+@pytest.fixture(scope="module")
+def real_figures(tmp_path_factory):
+    """Figures on real.jsonl (real headlines; never trained on) for a model trained as
+    `monitor train` does: our train split, plus the newsletter items when ../shared is there."""
+    rows = [json.loads(line) for line in
+            (DEV_DIR / "real.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    path = train(default_examples(), tmp_path_factory.mktemp("real") / "classifier.npz")
+    clf = load_classifier(model_path=path, topics=TOPICS)
+    items = clf.classify([item(r["title"], r["summary"], r["lang"]) for r in rows])
+    return figures([r["bucket"] for r in rows], [i.bucket for i in items])
+
+
+def test_real_set_keeps_recall_and_bucket_targets(real_figures) -> None:
+    assert real_figures.n >= 250
+    assert real_figures.relevant_recall >= 0.90  # the editor must not miss stories
+    assert real_figures.bucket_accuracy >= 0.70
+    assert real_figures.off_recall >= 0.50  # regression floor: 0.56 when written, 0.18 before
+
+
+@pytest.mark.xfail(reason="real-set off-topic rejection is about 0.56: world security news with "
+                          "no China/Russia link (Iran, India-Pakistan) still reads as relevant; "
+                          "see tests/fixtures/classify/README.md", strict=False)
+def test_real_set_meets_the_issue_rejection_target(real_figures) -> None:
+    assert real_figures.off_recall >= 0.70

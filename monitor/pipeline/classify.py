@@ -25,13 +25,29 @@ import numpy as np
 
 from monitor.models import OFF_TOPIC, Item
 from monitor.pipeline.embed import embed, item_text
-from monitor.topics import Topics, load_topics
+from monitor.topics import Topic, Topics, load_topics
 
 log = logging.getLogger("monitor.classify")
 EMB_SCALE = 3.0  # embedding weight against term features; chosen on the dev set (bench/)
 MAX_HITS = 3
 MODEL_NAME = "classifier.npz"
 _SEED_CACHE: dict[str, "Model"] = {}
+# Who the newsletter is about, as names only: China, Russia, the war in Ukraine and the
+# neighbourhood. Bucket terms also hold generic words (missile, sanctions, talks) that fit any
+# country's news; this one count lets the relevance model tell "Iran missile test" from a
+# Russian one. A feature, not a rule: the weights decide how much it counts.
+SCOPE = Topic("scope", "", "", {
+    "en": ("Russia", "Moscow", "Kremlin", "Putin", "Lavrov", "Peskov", "China", "Chinese",
+           "Beijing", "Xi", "PLA", "Ukrain", "Kyiv", "Zelensk", "Crimea", "Donbas", "Belarus",
+           "Lukashenk", "Kazakh", "Uzbek", "Kyrgyz", "Tajik", "Turkmen", "Central Asia",
+           "Mongolia", "Taiwan", "Hong Kong", "North Korea", "Pyongyang", "Soviet", "NATO"),
+    "zh": ("俄", "中国", "中方", "中俄", "习近平", "北京", "解放军", "乌克兰", "白俄罗斯", "中亚",
+           "哈萨克", "乌兹别克", "吉尔吉斯", "塔吉克", "蒙古", "台湾", "香港", "朝鲜", "北约",
+           "外交部"),
+    "ru": ("Росси", "российск", "Москв", "Кремл", "Путин", "Лавров", "Песков", "Китай",
+           "китайск", "Пекин", "Си Цзиньпин", "Украин", "Киев", "Зеленск", "Крым", "Донбасс",
+           "Белорус", "Лукашенко", "Казахстан", "Узбекистан", "Киргиз", "Таджикистан",
+           "Центральной Азии", "Монголи", "Тайван", "КНДР", "НАТО", "СВО")})
 
 
 @dataclass
@@ -51,8 +67,9 @@ class Model:
 
 
 def term_features(texts: list[str], topics: Topics) -> np.ndarray:
-    """Per text, how many distinct seed terms of each bucket (then off_topic) it contains."""
-    classes = [*topics.buckets, topics.off_topic]
+    """Per text, how many distinct seed terms of each bucket (then off_topic, then the
+    newsletter's scope names) it contains."""
+    classes = [*topics.buckets, topics.off_topic, SCOPE]
     out = np.zeros((len(texts), len(classes)), dtype=np.float32)
     for i, text in enumerate(texts):
         for j, topic in enumerate(classes):
@@ -198,7 +215,7 @@ class Classifier:
             if model.buckets != self.topics.ids:
                 raise ValueError(f"model buckets {model.buckets} differ from topics.yaml")
             d = model.w_bucket.shape[0]
-            if d != 512 + len(self.topics.ids) + 1:
+            if d != 512 + len(self.topics.ids) + 2:
                 raise ValueError("feature size differs from topics.yaml")
         except Exception as exc:  # any unreadable model must degrade, never stop the daemon
             log.warning("classifier model %s unusable (%s); using the seed-term model",
