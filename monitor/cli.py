@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.errors import ConfigError, StoreError
 from monitor.logs import setup_logging
 from monitor.settings import Settings, load_settings
 

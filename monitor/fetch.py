@@ -27,8 +27,6 @@ import ipaddress
 import logging
 import random
 import re
-import zlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -37,8 +35,9 @@ from typing import Any
 import httpx
 
 from monitor.adapters.base import Get
+from monitor.decoders import read_capped
 from monitor.errors import (BadRedirect, ConnectFailed, FetchError, FetchTimeout, HTTPStatus,
-                            RateLimited, TooLarge)
+                            RateLimited)
 from monitor.models import RawResponse
 
 log = logging.getLogger(__name__)
@@ -55,8 +54,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ERROR_PAGE = re.compile(r"/(?:error|404|notfound|not-found)(?:[._-][^/]*)?$|/system/", re.I)
 # A redirect to another host's sign-in or bot-challenge page is a wall, not the feed.
 LOGIN_PAGE = re.compile(r"log-?in|sign-?in|sso|auth|captcha|challenge", re.I)
-_GZIP_WBITS = 32 + zlib.MAX_WBITS  # auto-detects a gzip or zlib header
-_RAW_DEFLATE_WBITS = -zlib.MAX_WBITS  # some servers send "deflate" with no zlib header
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,74 +274,6 @@ class Fetcher:
                                     self.settings.max_bytes)
         return RawResponse(url=final, content=content, status=status, headers=headers,
                            requested_url=url)
-
-
-async def read_capped(url: str, chunks: AsyncIterator[bytes], coding: str, cap: int) -> bytes:
-    """The body inflated from raw `chunks`, raising TooLarge once decoded bytes exceed `cap`."""
-    body = _BoundedBody(url, coding, cap)
-    async for chunk in chunks:
-        body.feed(chunk)
-    return body.finish()
-
-
-class _BoundedBody:
-    """A gzip/deflate decoder whose output never exceeds the cap, however small the input."""
-
-    def __init__(self, url: str, coding: str, cap: int) -> None:
-        codings = [c.strip().lower() for c in coding.split(",")]
-        codings = [c for c in codings if c and c != "identity"]
-        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
-            raise FetchError(f"{url}: unsupported Content-Encoding {coding!r}", url=url)
-        self.url, self.cap, self.size = url, cap, 0
-        self.parts: list[bytes] = []
-        self.deflate = codings == ["deflate"]
-        self.z = zlib.decompressobj(_GZIP_WBITS) if codings else None
-        self.started = False
-
-    def _add(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.cap:
-            raise TooLarge(f"{self.url}: body over {self.cap} bytes (after decompression)",
-                           url=self.url)
-        if data:
-            self.parts.append(data)
-
-    def feed(self, data: bytes) -> None:
-        if self.z is None:
-            self._add(data)
-            return
-        try:
-            self._inflate(data)
-        except zlib.error as exc:
-            if self.deflate and not self.started:  # raw deflate with no zlib header
-                self.z, self.deflate = zlib.decompressobj(_RAW_DEFLATE_WBITS), False
-                self.feed(data)
-                return
-            raise FetchError(f"{self.url}: undecodable compressed body ({exc})",
-                             url=self.url) from None
-
-    def _inflate(self, data: bytes) -> None:
-        assert self.z is not None
-        while data:
-            out = self.z.decompress(data, self.cap - self.size + 1)
-            self.started = self.started or bool(out)
-            self._add(out)
-            if not out and self.z.unconsumed_tail == data:
-                return  # no progress possible; `finish` reports the truncation
-            data = self.z.unconsumed_tail
-            if self.z.eof:  # a second gzip member may follow
-                rest = self.z.unused_data
-                if not rest.strip(b"\0"):
-                    return
-                self.z, data = zlib.decompressobj(_GZIP_WBITS), rest
-
-    def finish(self) -> bytes:
-        if self.z is not None and not self.z.eof:
-            while out := self.z.decompress(b"", self.cap - self.size + 1):
-                self._add(out)
-            if self.started or self.size:
-                raise ConnectFailed(f"{self.url}: compressed body cut short", url=self.url)
-        return b"".join(self.parts)
 
 
 def bound_get(fetcher: Fetcher, validators_by_url: dict[str, Validators],

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT
 
 
 def test_demo_prints_cards_and_health_then_stops(tmp_path) -> None:
