@@ -8,7 +8,6 @@ configuration (nothing was done).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 from pathlib import Path
@@ -148,9 +147,6 @@ def run_cmd() -> None:
 
     sys.exit(run_async(run_daemon(settings_or_exit(daemon=True))))
 
-
-def print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 @main.command("classify")

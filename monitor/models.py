@@ -84,8 +84,8 @@ class Item:
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         """The Item JSON of DESIGN.md (`--json` output); `full` adds every pipeline field."""
         data = asdict(self)
-        data["published"] = _iso(self.published)
-        data["first_seen"] = _iso(self.first_seen)
+        data["published"] = iso_utc(self.published)
+        data["first_seen"] = iso_utc(self.first_seen)
         if full:
             return data
         keep = ("key", "source", "url", "title", "summary", "published", "lang", "authors")
@@ -98,7 +98,8 @@ class Item:
         return out
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_utc(value: datetime | None) -> str | None:
+    """The Item JSON time format: ISO 8601 in UTC with a Z (naive times are printed as they are)."""
     if value is None:
         return None
     if value.tzinfo is not None:

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from monitor.export.draft import moment
-from monitor.models import Item, _iso
+from monitor.models import Item, iso_utc
 from monitor.topics import Topics
 
 COLUMNS = ("week", "bucket", "status", "source", "url", "title", "published", "comment",
@@ -33,11 +33,11 @@ def table_rows(items: list[Item], topics: Topics, outlets: dict[str, str], week:
                                moment(i), i.id or 0))
     return [{
         "week": week, "bucket": item.bucket, "status": item.status, "source": item.source,
-        "url": item.url, "title": item.title, "published": _iso(item.published),
+        "url": item.url, "title": item.title, "published": iso_utc(item.published),
         "comment": item.comment or None,
         "confidence": None if item.confidence is None else round(item.confidence, 3),
         "reviewed_by": item.reviewed_by, "outlet": outlets.get(item.source, item.source),
-        "authors": list(item.authors), "first_seen": _iso(item.first_seen),
+        "authors": list(item.authors), "first_seen": iso_utc(item.first_seen),
         "story": item.story, "original": item.original,
     } for item in chosen]
 
