@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import codecs
 import html
+import json
 import re
 import unicodedata
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin
 
 from dateutil import parser as dateutil_parser
 from lxml import html as lxml_html
 
+from monitor.errors import NotAFeed
 from monitor.models import RawResponse
 
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
@@ -200,3 +203,15 @@ def opening(text: str, *, sentences: int = 2, limit: int = 400) -> str:
     cut = text[:limit]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit - 40 else cut).rstrip(",;:，；：、") + "…"
+
+
+def json_list(text: str, url: str, key: str) -> list[Any]:
+    """The list under `key` of a JSON reply (or a bare JSON list); NotAFeed for anything else."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise NotAFeed(f"{url}: not JSON ({exc})") from None
+    entries = data.get(key) if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise NotAFeed(f"{url}: JSON without a {key} list")
+    return entries

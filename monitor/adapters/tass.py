@@ -12,14 +12,13 @@ Options: `api_url` (the section API), `sections` ({name: section id}).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
 from monitor.adapters import rss
 from monitor.adapters.base import Get, parse_in_thread
-from monitor.adapters.helpers import absolutize, clean_text, decode, html_to_text
-from monitor.errors import FetchError, NotAFeed, ParseError
+from monitor.adapters.helpers import absolutize, clean_text, decode, html_to_text, json_list
+from monitor.errors import FetchError, ParseError
 from monitor.models import Item, RawResponse
 from monitor.registry import Source
 
@@ -39,13 +38,7 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
 
 def api_items(raw: RawResponse, source: Source) -> list[Item]:
     """The `newsList` of a section-API reply; entries without title or link are skipped."""
-    try:
-        data = json.loads(decode(raw))
-    except ValueError as exc:
-        raise NotAFeed(f"{raw.url}: not JSON ({exc})") from None
-    news = data.get(NEWS_LIST) if isinstance(data, dict) else None
-    if not isinstance(news, list):
-        raise NotAFeed(f"{raw.url}: JSON without a {NEWS_LIST} list")
+    news = json_list(decode(raw), raw.url, NEWS_LIST)
     return [item for entry in news if (item := _api_item(entry, raw, source)) is not None]
 
 

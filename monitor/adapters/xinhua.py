@@ -11,7 +11,6 @@ and `normalize` reads them as the source's `Asia/Shanghai`.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,7 @@ from lxml import html as lxml_html
 
 from monitor.adapters.base import Get, parse_in_thread
 from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      html_to_text, meta)
+                                      html_to_text, json_list, meta)
 from monitor.errors import FetchError, NotAFeed, ParseError
 from monitor.models import Item, RawResponse
 from monitor.registry import Source
@@ -49,13 +48,7 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
 
 def datasource_items(text: str, raw: RawResponse, source: Source) -> list[Item]:
     """Every entry of a `ds_<hex>.json` (a `datasource` list, or a bare list)."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise NotAFeed(f"{raw.url}: not JSON ({exc})") from None
-    entries = data.get("datasource") if isinstance(data, dict) else data
-    if not isinstance(entries, list):
-        raise NotAFeed(f"{raw.url}: JSON without a datasource list")
+    entries = json_list(text, raw.url, "datasource")
     return [item for entry in entries if (item := _ds_item(entry, raw, source)) is not None]
 
 
