@@ -6,7 +6,6 @@ ConfigError (or StoreError for an unreachable database) naming what is wrong.
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 
@@ -15,9 +14,6 @@ from monitor.pipeline.run import Pipeline
 from monitor.registry import Source, load_sources
 from monitor.settings import Settings
 from monitor.store.db import open_database
-
-log = logging.getLogger("monitor")
-
 
 def sources_by_id(settings: Settings) -> dict[str, Source]:
     return {s.id: s for s in load_sources(settings.monitor_sources)}
@@ -33,33 +29,22 @@ def fetch_settings(settings: Settings) -> FetchSettings:
                          retries=settings.monitor_retries)
 
 
-def load_classifier(settings: Settings):  # -> Classifier | None
-    """The trained model (or its seed-term fallback); None only if the classifier is absent."""
-    try:
-        from monitor.pipeline.classify import load_classifier as load
-    except ImportError:
-        log.warning("classifier not available; items are stored unclassified")
-        return None
-    return load(settings)
-
-
-def embedder():
-    """The shared sentence-embedding function dedupe links stories with."""
-    from monitor.pipeline.embed import embed
-
-    return embed
-
-
 @asynccontextmanager
 async def open_pipeline(settings: Settings, *, store: bool = True,
-                        fetch: bool = True, classify: bool = True) -> AsyncIterator[Pipeline]:
-    """A ready Pipeline; closes the database and HTTP client on exit."""
+                        fetch: bool = True) -> AsyncIterator[Pipeline]:
+    """A ready Pipeline; closes the database and HTTP client on exit.
+
+    The classifier and the embedder (shared by classify and dedupe) are always loaded; without
+    a trained model the classifier falls back to its seed model with a warning.
+    """
+    from monitor.pipeline.classify import load_classifier  # numpy: only for commands that poll
+    from monitor.pipeline.embed import embed
+
     sources = sources_by_id(settings)
     engine = await open_database(settings.db_url) if store else None
     try:
         pipeline = Pipeline(engine=engine, sources=sources,
-                            classifier=load_classifier(settings) if classify else None,
-                            embed=embedder() if classify else None)
+                            classifier=load_classifier(settings), embed=embed)
         if fetch:
             async with Fetcher(fetch_settings(settings)) as fetcher:
                 pipeline.fetcher = fetcher
