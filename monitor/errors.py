@@ -12,7 +12,8 @@
     ├── ParseError                  we got a body but it is not what this source serves
     │   ├── NotAFeed                malformed XML, HTML instead of a feed, wrong page type
     │   ├── EmptyFeed               a 200 that parsed to zero items ("a quiet day" is not a 200 with nothing)
-    │   └── MaintenancePage         a 200 "system"/maintenance page (MFA)
+    │   ├── MaintenancePage         a 200 "system"/maintenance page (MFA)
+    │   └── InternalError           an adapter bug (logged with its traceback)
     └── StoreError                  the database refused
 
 Failures are mapped to these classes in one place (`fetch.py` for transport and status, the
@@ -93,6 +94,12 @@ class EmptyFeed(ParseError):
 
 class MaintenancePage(ParseError):
     kind = "maintenance"
+
+
+class InternalError(ParseError):
+    """An adapter bug: counted against the source like any failure, never stopping the others."""
+
+    kind = "internal"
 
 
 class StoreError(MonitorError):

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor import metrics
 from monitor.adapters import get_adapter
 from monitor.adapters.base import poll
-from monitor.errors import MonitorError, ParseError
+from monitor.errors import InternalError, MonitorError
 from monitor.fetch import Fetcher, Validators, bound_get
 from monitor.logs import fields
 from monitor.models import OFF_TOPIC, Item
@@ -41,12 +41,6 @@ Notify = Callable[[list[Item]], Awaitable[None]]
 class Classifier(Protocol):
     def classify(self, items: list[Item], threshold: float | None = None,
                  vectors: Any = None) -> list[Item]: ...
-
-
-class InternalError(ParseError):
-    """An adapter bug: counted against the source like any failure, logged with its traceback."""
-
-    kind = "internal"
 
 
 @dataclass
