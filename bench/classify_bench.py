@@ -42,12 +42,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=2000)
     args = parser.parse_args()
+    from monitor.learn.train import default_examples, train
     from monitor.pipeline.classify import load_classifier
-    from monitor.train import default_examples, train
 
     with tempfile.TemporaryDirectory() as tmp:
         path = train(default_examples(), Path(tmp) / "classifier.npz")
-        import monitor.pipeline.embed as embed_module
+        import monitor.learn.embed as embed_module
 
         embed_module._model = None  # measure a cold load of the embedder too
         start = time.perf_counter()

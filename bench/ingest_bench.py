@@ -25,13 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.adapters import rss  # noqa: E402
-from monitor.bootstrap import open_pipeline  # noqa: E402
-from monitor.models import RawResponse  # noqa: E402
-from monitor.pipeline.normalize import normalize  # noqa: E402
-from monitor.pipeline.run import process  # noqa: E402
-from monitor.registry import load_sources  # noqa: E402
-from monitor.settings import load_settings  # noqa: E402
+from monitor.adapters import ADAPTERS, rss
+from monitor.bootstrap import load
+from monitor.config.settings import load_settings
+from monitor.config.sources import load_sources
+from monitor.models import RawResponse
+from monitor.pipeline.normalize import normalize
+from monitor.pipeline.run import open_pipeline, process
 
 TOPICS = ["Lavrov and Wang Yi discuss the Ukraine settlement", "Gazprom and CNPC sign a contract",
           "Local football club wins the cup", "Путин провёл переговоры с Си Цзиньпином",
@@ -63,7 +63,7 @@ async def pipeline_figures(raw: RawResponse, source, storage: Path) -> None:
     settings = load_settings({"MONITOR_STORAGE": str(storage),
                               "MONITOR_SOURCES": str(ROOT / "sources.yaml"),
                               "MONITOR_TOPICS": str(ROOT / "topics.yaml")})
-    async with open_pipeline(settings, fetch=False) as pipeline:
+    async with open_pipeline(load(settings), fetch=False) as pipeline:
         items = rss.parse(raw, source)
         started = time.perf_counter()
         stored = await process(pipeline, source, items)
@@ -78,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=500)
     args = parser.parse_args()
-    source = {s.id: s for s in load_sources(ROOT / "sources.yaml")}["tass"]
+    source = {s.id: s for s in load_sources(ROOT / "sources.yaml", ADAPTERS)}["tass"]
     body = synthetic_feed(args.entries)
     raw = RawResponse(url=source.urls[0], content=body, headers={"Content-Type": "text/xml"})
     print(f"feed: {args.entries} entries, {len(body) / 1024:.0f} KiB")

@@ -15,9 +15,11 @@ from typing import Any
 
 import click
 
+from monitor.config import Config
+from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, StoreError
 from monitor.logs import setup_logging
-from monitor.settings import Settings, load_settings
+from monitor.models import Label
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -35,6 +37,18 @@ def settings_or_exit(*, daemon: bool = False) -> Settings:
     explicit = daemon or "MONITOR_LOG_LEVEL" in os.environ
     setup_logging(settings.monitor_log_level if explicit else "WARNING")
     return settings
+
+
+def config_or_exit(*, daemon: bool = False) -> Config:
+    """Settings, sources.yaml and topics.yaml, read and validated once; or exit 2."""
+    from monitor.bootstrap import load
+
+    settings = settings_or_exit(daemon=daemon)
+    try:
+        return load(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    raise AssertionError("unreachable")
 
 
 def run_async(coro: Any) -> Any:
@@ -57,7 +71,7 @@ def sources_cmd(as_json: bool) -> None:
     """Every source: id, name, adapter, URLs, language, interval and health."""
     from monitor.commands import show_sources
 
-    run_async(show_sources(settings_or_exit(), as_json))
+    run_async(show_sources(config_or_exit(), as_json))
 
 
 @main.command("fetch")
@@ -66,7 +80,7 @@ def fetch_cmd(ids: tuple[str, ...]) -> None:
     """One poll of the given (or all enabled) sources through the full pipeline."""
     from monitor.commands import fetch_sources
 
-    sys.exit(run_async(fetch_sources(settings_or_exit(), list(ids))))
+    sys.exit(run_async(fetch_sources(config_or_exit(), list(ids))))
 
 
 @main.command("import")
@@ -80,7 +94,7 @@ def import_cmd(source_id: str, dry_run: bool, as_json: bool, url: str | None,
     """Parse saved responses with a source's adapter, through the pipeline."""
     from monitor.commands import import_files
 
-    sys.exit(run_async(import_files(settings_or_exit(), source_id, list(paths),
+    sys.exit(run_async(import_files(config_or_exit(), source_id, list(paths),
                                     dry_run=dry_run, as_json=as_json, url=url)))
 
 
@@ -113,7 +127,7 @@ def config_cmd(dump: bool) -> None:
 @click.option("--seconds", default=45.0, show_default=True, help="how long the demo runs")
 def demo_cmd(seconds: float) -> None:
     """The whole system on recorded responses served from 127.0.0.1: no network, no token."""
-    from monitor.demo import run_demo
+    from monitor.replay.demo import run_demo
 
     sys.exit(run_async(run_demo(settings_or_exit(daemon=True), seconds)))
 
@@ -124,7 +138,7 @@ def healthcheck_cmd() -> None:
     import urllib.error
     import urllib.request
 
-    from monitor.health import parse_addr
+    from monitor.daemon.http import parse_addr
 
     try:
         host, port = parse_addr(load_settings().monitor_http_addr)
@@ -143,9 +157,9 @@ def healthcheck_cmd() -> None:
 @main.command("run")
 def run_cmd() -> None:
     """The daemon: scheduled polls (and the Telegram bot when configured) until SIGTERM."""
-    from monitor.daemon import run_daemon
+    from monitor.daemon.run import run_daemon
 
-    sys.exit(run_async(run_daemon(settings_or_exit(daemon=True))))
+    sys.exit(run_async(run_daemon(config_or_exit(daemon=True))))
 
 
 
@@ -156,25 +170,23 @@ def run_cmd() -> None:
               help="minimum relevance (default: topics.yaml)")
 def classify_cmd(evaluate: bool, threshold: float | None) -> None:
     """JSON Lines on stdin → the same objects with bucket, confidence and scores."""
-    from monitor.evaluate import run_classify
+    from monitor.commands import run_classify
     from monitor.pipeline.classify import load_classifier
 
-    try:
-        classifier = load_classifier(settings_or_exit())
-    except ConfigError as exc:
-        fail(str(exc))
+    config = config_or_exit()
+    classifier = load_classifier(config.settings, topics=config.topics)
     sys.exit(run_classify(classifier, sys.stdin, sys.stdout, sys.stderr, evaluate, threshold))
 
 
 @main.command("train")
 def train_cmd() -> None:
     """Rebuild the classifier model from all labels; prints its version and training-set size."""
-    from monitor.evaluate import run_train
+    from monitor.commands import run_train
 
-    settings = settings_or_exit()
-    decisions = run_async(_decision_rows(settings))
+    config = config_or_exit()
+    decisions = run_async(_decisions(config.settings))
     try:
-        version, size, path = run_train(settings, decisions)
+        version, size, path = run_train(config, decisions)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
     click.echo(f"model {version}: {size} examples → {path}")
@@ -191,17 +203,17 @@ def export_cmd(week: str | None, fmt: str, out: Path | None, kept_only: bool) ->
     """The week's candidates as a newsletter draft (md, docx) or a table (csv, json)."""
     from monitor.export import run_export
 
-    sys.exit(run_async(run_export(settings_or_exit(), week=week, fmt=fmt.lower(), out=out,
+    sys.exit(run_async(run_export(config_or_exit(), week=week, fmt=fmt.lower(), out=out,
                                   kept_only=kept_only)))
 
 
-async def _decision_rows(settings: Settings) -> list[dict[str, Any]]:
-    """The editor's decisions in the store, as labelled rows for training."""
+async def _decisions(settings: Settings) -> list[Label]:
+    """The editor's decisions in the store, as labels for training."""
     from monitor.store.db import open_database
-    from monitor.store.triage import label_rows
+    from monitor.store.triage import labels
 
     engine = await open_database(settings.db_url)
     try:
-        return await label_rows(engine)
+        return await labels(engine)
     finally:
         await engine.dispose()

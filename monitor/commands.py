@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
 from monitor.adapters import get_adapter
 from monitor.adapters.base import parse_checked
-from monitor.bootstrap import open_pipeline, sources_by_id
+from monitor.config import Config
+from monitor.config.settings import Settings
 from monitor.errors import ConfigError, MonitorError
-from monitor.models import Item
-from monitor.pipeline.run import process, run_sources
-from monitor.registry import Source
-from monitor.saved import read_saved
-from monitor.settings import Settings
+from monitor.fetch.saved import read_saved
+from monitor.models import OFF_TOPIC, Item, Label, Source
+from monitor.pipeline.run import open_pipeline, preview, process, run_sources
+from monitor.store import health as health_store
 from monitor.store import items as item_store
-from monitor.store import sources as health_store
 from monitor.store.db import open_database
 from monitor.weeks import week_bounds
 
@@ -27,17 +28,16 @@ def _echo_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
-def _source(settings: Settings, source_id: str) -> Source:
-    sources = sources_by_id(settings)
-    if source_id not in sources:
+def _source(config: Config, source_id: str) -> Source:
+    if source_id not in config.sources:
         raise ConfigError(f"unknown source {source_id!r} (see `monitor sources`)")
-    return sources[source_id]
+    return config.sources[source_id]
 
 
-async def show_sources(settings: Settings, as_json: bool) -> None:
-    """The registry joined with each source's health row."""
-    sources = sources_by_id(settings)
-    engine = await open_database(settings.db_url)
+async def show_sources(config: Config, as_json: bool) -> None:
+    """Every configured source joined with its health row."""
+    sources = config.sources
+    engine = await open_database(config.settings.db_url)
     try:
         health = await health_store.all_health(engine)
     finally:
@@ -78,14 +78,14 @@ def _source_line(row: dict) -> str:
             f"{row['name'][:44]:<44}  {state}")
 
 
-async def fetch_sources(settings: Settings, ids: list[str]) -> int:
+async def fetch_sources(config: Config, ids: list[str]) -> int:
     """One poll of the chosen (or all enabled) sources; exit code 1 if any failed."""
-    all_sources = sources_by_id(settings)
+    all_sources = config.sources
     unknown = [i for i in ids if i not in all_sources]
     if unknown:
         raise ConfigError(f"unknown source {unknown[0]!r} (see `monitor sources`)")
     chosen = [all_sources[i] for i in ids] or [s for s in all_sources.values() if s.enabled]
-    async with open_pipeline(settings) as pipeline:
+    async with open_pipeline(config) as pipeline:
         reports = await run_sources(pipeline, chosen)
     for r in reports:
         outcome = (f"{r.parsed} items, {len(r.new)} new" if r.ok
@@ -94,21 +94,22 @@ async def fetch_sources(settings: Settings, ids: list[str]) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
-async def import_files(settings: Settings, source_id: str, paths: list[Path], *,
+async def import_files(config: Config, source_id: str, paths: list[Path], *,
                        dry_run: bool, as_json: bool, url: str | None) -> int:
     """Parse saved responses with the source's adapter and run them through the pipeline."""
-    source = _source(settings, source_id)
+    source = _source(config, source_id)
     adapter = get_adapter(source.adapter)
     base = url or source.urls[0]
     failed = total = new = 0
     show = sys.stderr.isatty() and len(paths) > 20
-    async with open_pipeline(settings, store=not dry_run, fetch=False) as pipeline:
+    async with open_pipeline(config, store=not dry_run, fetch=False) as pipeline:
         with click.progressbar(paths, label="importing", file=sys.stderr) if show else _plain(paths) as bar:
             for path in bar:
                 try:
                     raw = read_saved(path, base)
                     items = parse_checked(adapter.parse, raw, source)
-                    stored = await process(pipeline, source, items, raw.url)
+                    stage = preview if dry_run else process
+                    stored = await stage(pipeline, source, items, raw.url)
                 except MonitorError as exc:
                     failed += 1
                     click.echo(f"monitor import: {path}: {exc.kind}: {exc}", err=True)
@@ -169,3 +170,102 @@ def _item_line(item: Item, settings: Settings) -> str:
     stamp = when.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M") if when else "—"
     bucket = item.bucket or "unclassified"
     return f"{stamp}  {item.source:<16} {bucket:<26} {item.title[:90]}\n{'':18}{item.url}"
+
+
+# --- monitor classify and monitor train ---------------------------------------------------
+
+CLASSIFY_BATCH = 256
+
+
+def parse_lines(lines: Iterable[str], need_bucket: bool, known: set[str],
+                errors: IO[str]) -> Iterator[tuple[dict[str, Any], Item]]:
+    """Valid input objects with their Item; one stderr line per bad line, by line number."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            problem = _problem(obj, need_bucket, known)
+        except ValueError:
+            problem = "not valid JSON"
+        if problem:
+            print(f"monitor classify: line {number}: {problem}", file=errors)
+            continue
+        yield obj, Item(source=str(obj.get("source") or ""), url=str(obj.get("url") or ""),
+                        title=obj.get("title") or "", summary=obj.get("summary") or "",
+                        lang=str(obj.get("lang") or ""))
+
+
+def _problem(obj: Any, need_bucket: bool, known: set[str]) -> str:
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    text = [obj.get(k) for k in ("title", "summary")]
+    if any(v is not None and not isinstance(v, str) for v in text) or not any(
+            isinstance(v, str) and v.strip() for v in text):
+        return "needs a title or summary (strings)"
+    if need_bucket and obj.get("bucket") not in known:
+        return f"needs a true 'bucket' (one of {', '.join(sorted(known))})"
+    return ""
+
+
+def _batches(pairs: Iterator[Any], size: int = CLASSIFY_BATCH) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_classify(classifier: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str],
+                 evaluate: bool = False, threshold: float | None = None) -> int:
+    """The body of `monitor classify`; returns the exit code (1 if any line was bad)."""
+    counter = _CountingStream(stderr)
+    known = {*classifier.topics.ids, OFF_TOPIC}
+    rows: list[tuple[str, str, str]] = []
+    for batch in _batches(parse_lines(stdin, evaluate, known, counter)):
+        classifier.classify([item for _, item in batch], threshold)
+        for obj, item in batch:
+            if evaluate:
+                rows.append((item.lang, obj["bucket"], item.bucket or OFF_TOPIC))
+                continue
+            out = {**obj, "bucket": item.bucket, "confidence": item.confidence,
+                   "scores": item.scores, "why": item.why, "model_version": item.model_version}
+            print(json.dumps(out, ensure_ascii=False), file=stdout, flush=False)
+    if evaluate:
+        print(f"model {classifier.version}", file=stdout)
+        from monitor.learn.evaluate import eval_report
+
+        for line in eval_report(rows):
+            print(line, file=stdout)
+    stdout.flush()
+    return 1 if counter.count else 0
+
+
+def run_train(config: Config, decisions: Iterable[Label] = ()) -> tuple[str, int, str]:
+    """The body of `monitor train`: all labels → model file; returns (version, size, path)."""
+    from monitor.learn.model import default_model_path, read_model
+    from monitor.learn.train import default_examples, labels_from_decisions, train
+
+    examples = default_examples() + labels_from_decisions(decisions)
+    path = train(examples, default_model_path(config.settings.monitor_storage), config.topics)
+    model = read_model(path)
+    return model.version, int(model.meta.get("examples", 0)), str(path)
+
+
+class _CountingStream:
+    """Wraps stderr to count the bad-line messages written to it."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            self.count += 1
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -8,16 +8,20 @@
     │   ├── HTTPStatus              4xx/5xx (kind http_4xx, http_5xx, http_403, http_404)
     │   │   └── RateLimited         429 or 503 with Retry-After; carries `retry_after`
     │   ├── TooLarge                body over the cap (counted after decompression)
-    │   └── BadRedirect             too many redirects, or landed on an error page
+    │   └── BadRedirect             too many redirects, a login wall, a private or non-HTTP target
     ├── ParseError                  we got a body but it is not what this source serves
     │   ├── NotAFeed                malformed XML, HTML instead of a feed, wrong page type
     │   ├── EmptyFeed               a 200 that parsed to zero items ("a quiet day" is not a 200 with nothing)
-    │   ├── MaintenancePage         a 200 "system"/maintenance page (MFA)
-    │   └── InternalError           an adapter bug (logged with its traceback)
+    │   └── ErrorPage               the site's own error or maintenance page: a redirect to it
+    │                               (MFA's /error.htm) or a 200 that is it (MFA's "system" page)
+    ├── InternalError               a bug in any stage, caught at the source's boundary (logged with
+    │                               its traceback) so that one source's bug never stops the others
     └── StoreError                  the database refused
 
-Failures are mapped to these classes in one place (`fetch.py` for transport and status, the
-adapters for content); `kind` is what `monitor sources` shows and what health counts by.
+Failures are mapped to these classes in one place (`fetch/client.py` for transport and status,
+the adapters for content); `kind` is what `monitor sources` shows and what health counts by.
+One failure, one class: the error page is `ErrorPage` whether fetch sees the redirect or the
+adapter sees the page, so it raises the same layout alarm either way.
 """
 
 from __future__ import annotations
@@ -92,12 +96,18 @@ class EmptyFeed(ParseError):
     kind = "empty"
 
 
-class MaintenancePage(ParseError):
-    kind = "maintenance"
+class ErrorPage(ParseError):
+    """The site answered with its error or maintenance page instead of the content."""
+
+    kind = "error_page"
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
 
 
-class InternalError(ParseError):
-    """An adapter bug: counted against the source like any failure, never stopping the others."""
+class InternalError(MonitorError):
+    """A bug: counted against the source like any failure, never stopping the others."""
 
     kind = "internal"
 

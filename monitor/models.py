@@ -3,16 +3,82 @@
 One shape, `Item`, flows through the whole pipeline (adapter → normalize → dedupe → classify →
 store → notify); database rows and raw HTML never leave their own modules. `RawResponse` is what
 `fetch` hands to an adapter, and what `monitor import` rebuilds from a saved body file.
+`Source` (one entry of sources.yaml), `Get` (the request callable adapters are given),
+`StoryRef` (what story linking knows of a stored item) and `Label` (one labelled example, from
+our set, the newsletter or the editor) live here too, so every layer can name them without
+importing the layer that makes them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 STATUSES = ("new", "kept", "skipped")
 OFF_TOPIC = "off_topic"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One polled source. `outlet` is the name exports print ("… for TASS")."""
+
+    id: str
+    name: str
+    adapter: str
+    urls: tuple[str, ...]
+    language: str
+    interval: timedelta
+    timezone: str = "UTC"
+    enabled: bool = True
+    reason: str = ""  # why it is disabled, shown by `monitor sources`
+    outlet: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+
+class Get(Protocol):
+    """`fetch`'s request function as handed to adapters (conditional GET by default)."""
+
+    def __call__(self, url: str, *, method: str = "GET", json: Any = None,
+                 conditional: bool = True) -> Awaitable[RawResponse]: ...
+
+
+@dataclass(slots=True)
+class StoryRef:
+    """What dedupe needs to know of a stored item to link a new copy of its story."""
+
+    key: str
+    source: str
+    story: str
+    original: bool
+    published: datetime | None
+    title_sig: str
+    embedding: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One labelled example: `bucket` is a bucket id or `off_topic`.
+
+    Our labelled set, the newsletter's placed items and the editor's decisions all become this
+    shape; `weight` says how much it counts in training and `origin` which of those it came from.
+    """
+
+    title: str
+    summary: str
+    lang: str
+    bucket: str
+    weight: float = 1.0
+    origin: str = ""
 
 
 @dataclass(slots=True)

@@ -26,9 +26,10 @@ def shared_path(relative: str) -> Path:
 
 @pytest.fixture(scope="session")
 def sources():
-    from monitor.registry import load_sources
+    from monitor.adapters import ADAPTERS
+    from monitor.config.sources import load_sources
 
-    return {s.id: s for s in load_sources(ROOT / "sources.yaml")}
+    return {s.id: s for s in load_sources(ROOT / "sources.yaml", ADAPTERS)}
 
 
 def postgres_admin_url() -> str | None:

@@ -16,13 +16,13 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, shared_path
+
 from monitor.adapters import get_adapter
 from monitor.adapters.base import parse_checked
 from monitor.errors import ParseError
+from monitor.fetch.saved import read_saved
 from monitor.pipeline.normalize import normalize
-from monitor.saved import read_saved
 
 CASES = sorted((FIXTURES / "adapters").glob("*.json"))
 

@@ -7,13 +7,13 @@ import asyncio
 from datetime import datetime
 
 import pytest
-
 from conftest import FIXTURES, shared_path
+
 from monitor.adapters import kremlin, mfa, peoples_daily
 from monitor.adapters.helpers import charset_of, decode
-from monitor.errors import ConnectFailed, MaintenancePage, NotAFeed, ParseError
+from monitor.errors import ConnectFailed, ErrorPage, NotAFeed, ParseError
+from monitor.fetch.saved import read_saved
 from monitor.models import RawResponse
-from monitor.saved import read_saved
 
 PD_ARTICLE = "fixtures/feeds/peoples_daily/zh-politics-article-c1001-40223222-2024-04-24.html"
 PD_URL = "http://politics.people.com.cn/n1/2024/0424/c1001-40223222.html"
@@ -110,9 +110,9 @@ def test_mfa_variants_and_date_only_at_midnight(sources: dict) -> None:
                           " on July 3, 2026")
 
 
-def test_mfa_system_page_after_a_redirect_is_maintenance(sources: dict) -> None:
+def test_mfa_system_page_after_a_redirect_is_error_page(sources: dict) -> None:
     raw = RawResponse(url="https://www.fmprc.gov.cn/error.htm", content=b"<html>...</html>")
-    with pytest.raises(MaintenancePage):
+    with pytest.raises(ErrorPage):
         mfa.parse(raw, sources["mfa_en_briefings"])
 
 

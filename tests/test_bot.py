@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,13 +20,14 @@ from monitor.bot import render
 from monitor.bot.app import COMMANDS, BotOptions, bot_options, running_bot
 from monitor.bot.keyboards import Signer
 from monitor.bot.notify import QuietHours
+from monitor.config import Config
+from monitor.config.settings import load_settings
+from monitor.config.topics import load_topics
 from monitor.errors import ConfigError
 from monitor.models import Item
-from monitor.settings import load_settings
+from monitor.store import health as source_store
 from monitor.store import items as item_store
-from monitor.store import sources as source_store
 from monitor.store import triage
-from monitor.topics import load_topics
 from monitor.weeks import current_week
 from tests.conftest import ROOT
 from tests.telegram_server import BotAPIServer
@@ -61,7 +63,7 @@ def bot(settings, engine, sources, topics):
 
     @asynccontextmanager
     async def run(options: BotOptions = FAST):
-        async with running_bot(settings, engine, sources, topics, options) as outbox:
+        async with running_bot(Config(settings, sources, topics), engine, options) as outbox:
             yield outbox
 
     return run
@@ -369,10 +371,10 @@ def test_quiet_hours_and_options():
     night = QuietHours.parse("22:00-07:00")
     assert night.active(datetime(2026, 1, 1, 23, 30)) and night.active(datetime(2026, 1, 1, 6))
     assert not night.active(datetime(2026, 1, 1, 12))
-    assert bot_options({"TELEGRAM_QUIET_HOURS": "22:00-07:00"}).quiet == night
+    assert bot_options(load_settings({"TELEGRAM_QUIET_HOURS": "22:00-07:00"})).quiet == night
     assert QuietHours(dtime(9), dtime(17)).active(datetime(2026, 1, 1, 9))
     with pytest.raises(ConfigError, match="TELEGRAM_DIGEST_AT"):
-        bot_options({"TELEGRAM_DIGEST_AT": "many"})
+        load_settings({"TELEGRAM_DIGEST_AT": "many"})
 
 
 async def test_daemon_runs_the_bot_in_its_loop_and_stops_on_sigterm(server, settings, engine,
@@ -381,7 +383,7 @@ async def test_daemon_runs_the_bot_in_its_loop_and_stops_on_sigterm(server, sett
     import signal
     from contextlib import asynccontextmanager
 
-    from monitor import daemon
+    from monitor.daemon import run as daemon
     from monitor.pipeline.run import Pipeline
 
     pipeline = Pipeline(engine=engine, sources={})
@@ -391,9 +393,9 @@ async def test_daemon_runs_the_bot_in_its_loop_and_stops_on_sigterm(server, sett
         yield pipeline
 
     monkeypatch.setattr(daemon, "open_pipeline", fake_pipeline)
-    monkeypatch.setenv("TELEGRAM_MIN_INTERVAL", "0.02")
+    settings = settings.model_copy(update={"telegram_min_interval": 0.02})
     items = await stored(engine, 1)
-    task = asyncio.create_task(daemon.run_daemon(settings))
+    task = asyncio.create_task(daemon.run_daemon(Config(settings, {}, load_topics(ROOT / "topics.yaml"))))
     await until(lambda: pipeline.notify is not None and server.commands, "the bot started")
     await pipeline.notify(items)
     await until(lambda: cards(server), "a card from the daemon's notifier")

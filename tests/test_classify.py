@@ -8,14 +8,21 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-
-from monitor.evaluate import figures, run_classify
-from monitor.models import OFF_TOPIC, Item
-from monitor.pipeline.classify import load_classifier
-from monitor.train import (DEV_DIR, LABELS_DIR, Example, default_examples, labels_from_decisions,
-                           labels_from_jsonl, labels_from_newsletter, train)
-
 from conftest import ROOT, shared_path
+
+from monitor.commands import run_classify
+from monitor.learn.evaluate import figures
+from monitor.learn.train import (
+    DEV_DIR,
+    LABELS_DIR,
+    default_examples,
+    labels_from_decisions,
+    labels_from_jsonl,
+    labels_from_newsletter,
+    train,
+)
+from monitor.models import OFF_TOPIC, Item, Label
+from monitor.pipeline.classify import load_classifier
 
 TOPICS = ROOT / "topics.yaml"
 
@@ -139,7 +146,8 @@ def test_missing_model_falls_back_and_new_model_is_picked_up(tmp_path, caplog,
 
 
 def test_precomputed_vectors_give_the_same_answer(classifier) -> None:
-    from monitor.pipeline.embed import embed, item_text
+    from monitor.learn.embed import embed
+    from monitor.text import item_text
 
     a = item("China, Russia sign deal on yuan settlements", "Banks will expand payments.")
     b = item(a.title, a.summary)
@@ -167,9 +175,8 @@ def test_eval_figures_on_a_tiny_known_set() -> None:
 
 
 def test_labels_from_editor_decisions() -> None:
-    rows = [{"title": "a", "summary": "", "lang": "en", "status": "kept", "bucket": "tech_cyber_info"},
-            {"title": "b", "summary": "", "lang": "ru", "status": "skipped", "bucket": "military_security"},
-            {"title": "c", "summary": "", "lang": "zh", "status": "new", "bucket": "tech_cyber_info"}]
+    rows = [Label("a", "", "en", "tech_cyber_info", origin="editor"),
+            Label("b", "", "ru", OFF_TOPIC, origin="editor-skip")]
     got = labels_from_decisions(rows)
     assert [(e.title, e.bucket) for e in got] == [("a", "tech_cyber_info"), ("b", OFF_TOPIC)]
     assert got[1].weight < got[0].weight
@@ -177,7 +184,7 @@ def test_labels_from_editor_decisions() -> None:
 
 def test_training_needs_both_kinds_of_label(tmp_path) -> None:
     with pytest.raises(ValueError, match="both"):
-        train([Example("Putin meets Xi", "", "en", "political_diplomatic")], tmp_path / "m.npz")
+        train([Label("Putin meets Xi", "", "en", "political_diplomatic")], tmp_path / "m.npz")
 
 
 def test_cli_classify_reports_bad_lines_and_exits_1(tmp_path, monkeypatch, model_path) -> None:

@@ -20,11 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT
-from monitor.daemon import log_alert
-from monitor.replay import ReplayServer, Route, closed_port
 from telegram_server import BotAPIServer
+
+from monitor.bootstrap import load
+from monitor.daemon.run import log_alert
+from monitor.replay.server import ReplayServer, Route, closed_port
 
 TOKEN = "123456:TEST-token-for-the-daemon-tests"
 CHAT, EDITOR = -100777, 4242
@@ -152,11 +153,11 @@ def test_bad_start_up_configuration_is_one_line_and_exit_2(tmp_path, change, mes
 
 
 async def test_weekly_draft_job_writes_and_sends_the_export(engine, tmp_path):
-    from monitor.daemon import Daemon
-    from monitor.health import Readiness
+    from monitor.config.settings import load_settings
+    from monitor.daemon.http import Readiness
+    from monitor.daemon.run import Daemon
     from monitor.models import Item
     from monitor.pipeline.run import Pipeline
-    from monitor.settings import load_settings
     from monitor.store import items as item_store
 
     settings = load_settings({"MONITOR_STORAGE": str(tmp_path), "MONITOR_TIMEZONE": "UTC",
@@ -169,7 +170,7 @@ async def test_weekly_draft_job_writes_and_sends_the_export(engine, tmp_path):
     async def send_files(paths, caption):
         sent.append((paths, caption))
 
-    daemon = Daemon(settings, Pipeline(engine=engine, sources={}), log_alert,
+    daemon = Daemon(load(settings), Pipeline(engine=engine, sources={}), log_alert,
                     Readiness(engine), send_files)
     await daemon.weekly_export()
     (paths, caption), = sent
@@ -182,14 +183,13 @@ async def test_weekly_draft_job_writes_and_sends_the_export(engine, tmp_path):
 async def test_a_quiet_source_is_announced_once(engine, tmp_path):
     from datetime import timedelta
 
-    from monitor.daemon import Daemon
-    from monitor.health import Readiness
-    from monitor.models import Item
+    from monitor.config.settings import load_settings
+    from monitor.daemon.http import Readiness
+    from monitor.daemon.run import Daemon
+    from monitor.models import Item, Source
     from monitor.pipeline.run import Pipeline
-    from monitor.registry import Source
-    from monitor.settings import load_settings
+    from monitor.store import health as health_store
     from monitor.store import items as item_store
-    from monitor.store import sources as health_store
 
     source = Source(id="wire", name="A wire", adapter="rss", urls=("https://x.org/feed",),
                     language="en", interval=timedelta(minutes=30),
@@ -203,7 +203,8 @@ async def test_a_quiet_source_is_announced_once(engine, tmp_path):
     async def announce(text):
         said.append(text)
 
-    daemon = Daemon(load_settings({"MONITOR_STORAGE": str(tmp_path)}),
+    daemon = Daemon(load(load_settings({"MONITOR_STORAGE": str(tmp_path),
+                                        "MONITOR_SOURCES": str(ROOT / "sources.yaml")})),
                     Pipeline(engine=engine, sources={"wire": source}), announce,
                     Readiness(engine), None)
     await daemon.check_quiet()

@@ -6,10 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from monitor.models import Item
-from monitor.pipeline.dedupe import (is_copy, link_stories, title_signature, unique_by_key,
-                                     vector_bytes)
-from monitor.store.items import StoryRef
+from monitor.models import Item, StoryRef
+from monitor.pipeline.dedupe import (
+    is_copy,
+    link_stories,
+    title_signature,
+    unique_by_key,
+    vector_bytes,
+)
 
 T0 = datetime(2026, 11, 16, 8, 0, tzinfo=timezone.utc)
 OUTLETS = {"xinhua": "Xinhua", "peoples_daily_zh": "People's Daily", "globaltimes": "Global Times"}

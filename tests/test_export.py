@@ -20,17 +20,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, ROOT
 from docx import Document
 
-from monitor.export import load_context, render, week_items, write_week_exports
+from monitor.bootstrap import load
+from monitor.config.settings import load_settings
+from monitor.export import render, week_items, write_week_exports
 from monitor.export.draft import build_draft, credit, excerpt
 from monitor.export.markdown import render_markdown
 from monitor.export.table import COLUMNS, flat, render_csv, table_rows
 from monitor.models import Item
-from monitor.settings import load_settings
 from monitor.store.items import insert_new
-
-from conftest import FIXTURES, ROOT
 
 WEEK = "2024-W27"
 ZONE = "America/Chicago"
@@ -149,7 +149,7 @@ async def test_week_is_iso_week_in_editors_zone_by_published_then_first_seen(
 
 async def test_markdown_draft_is_the_reviewed_fixture(settings, engine, stored, request) -> None:
     data, anything = render("md", await week_items(settings, engine, WEEK),
-                            *load_context(settings), WEEK, kept_only=False)
+                            *context(settings), WEEK, kept_only=False)
     text = data.decode("utf-8")
     assert anything
     if request.config.getoption("--update-expected"):
@@ -159,7 +159,7 @@ async def test_markdown_draft_is_the_reviewed_fixture(settings, engine, stored, 
 
 
 async def test_kept_only_leaves_out_unreviewed_part(settings, engine, stored) -> None:
-    data, _ = render("md", await week_items(settings, engine, WEEK), *load_context(settings),
+    data, _ = render("md", await week_items(settings, engine, WEEK), *context(settings),
                      WEEK, kept_only=True)
     text = data.decode("utf-8")
     expected = EXPECTED_MD.read_text(encoding="utf-8").split("\n## Unreviewed candidates\n")[0]
@@ -195,7 +195,7 @@ def docx_outline(data: bytes) -> list[tuple[str, str]]:
 
 async def test_docx_has_same_sections_items_and_links(settings, engine, stored) -> None:
     items = await week_items(settings, engine, WEEK)
-    data, _ = render("docx", items, *load_context(settings), WEEK, kept_only=False)
+    data, _ = render("docx", items, *context(settings), WEEK, kept_only=False)
     outline = docx_outline(data)
     assert outline == markdown_outline(EXPECTED_MD.read_text(encoding="utf-8"))
     assert ("h1", "1) Political & diplomatic ties") in outline
@@ -209,7 +209,7 @@ async def test_docx_has_same_sections_items_and_links(settings, engine, stored) 
 
 async def test_csv_round_trips_and_lists_every_item_of_the_week(settings, engine, stored) -> None:
     items = await week_items(settings, engine, WEEK)
-    rows = table_rows(items, *load_context(settings), WEEK)
+    rows = table_rows(items, *context(settings), WEEK)
     back = list(csv.DictReader(io.StringIO(render_csv(rows), newline="")))
     assert back == [flat(r) for r in rows]
     assert {r["url"].rsplit("/", 1)[1] for r in back} == IN_WEEK
@@ -225,7 +225,7 @@ async def test_csv_round_trips_and_lists_every_item_of_the_week(settings, engine
         "confidence": "0.88", "reviewed_by": "joe", "outlet": "RFE/RL",
         "authors": "Rikard Jozwiak", "first_seen": "2024-07-03T14:00:00Z", "story": "",
         "original": "true"}
-    kept_only = table_rows(items, *load_context(settings), WEEK, kept_only=True)
+    kept_only = table_rows(items, *context(settings), WEEK, kept_only=True)
     assert {r["status"] for r in kept_only} == {"kept"} and len(kept_only) == 6
 
 
@@ -235,7 +235,7 @@ def test_csv_cell_from_the_web_cannot_start_a_formula() -> None:
 
 
 async def test_write_week_exports_writes_md_and_docx_atomically(settings, engine, stored) -> None:
-    paths = await write_week_exports(settings, engine, WEEK)
+    paths = await write_week_exports(load(settings), engine, WEEK)
     folder = settings.monitor_storage / "exports"
     assert paths == [folder / "china-russia-report-2024-W27.md",
                      folder / "china-russia-report-2024-W27.docx"]
@@ -261,7 +261,7 @@ def test_credit_says_as_much_as_is_known() -> None:
 
 
 def test_empty_draft_says_so() -> None:
-    from monitor.topics import load_topics
+    from monitor.config.topics import load_topics
 
     draft = build_draft([], load_topics(ROOT / "topics.yaml"), {}, WEEK)
     assert render_markdown(draft) == (
@@ -270,6 +270,12 @@ def test_empty_draft_says_so() -> None:
 
 
 # --- the command, through a real subprocess ---------------------------------------------------
+
+def context(settings):
+    """Section titles and outlet names, as the export reads them from the configuration."""
+    config = load(settings)
+    return config.topics, config.outlets
+
 
 def run_cli(settings, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, DATABASE_URL=settings.database_url,

@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SHARED
+
 from monitor.adapters import get_adapter
 from monitor.adapters.base import parse_checked
 from monitor.errors import MonitorError
-from monitor.saved import read_saved
+from monitor.fetch.saved import read_saved
 
 SOURCE = "tass"
 URL = "https://tass.com/rss/v2.xml"

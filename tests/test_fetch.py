@@ -1,4 +1,4 @@
-"""`monitor.fetch` against a real HTTP server on 127.0.0.1 (tests/replay.py), one fault per test.
+"""`monitor.fetch.client` against a real HTTP server on 127.0.0.1 (tests/replay.py), one fault per test.
 
 Timeouts, backoffs and caps are shrunk so the whole file runs in a few seconds; each test checks
 both the error class and what the server saw (how many requests, which headers, when).
@@ -14,14 +14,29 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 
 import pytest
-
 from conftest import shared_path
+
 from monitor.adapters.helpers import decode
-from monitor.errors import (BadRedirect, ConnectFailed, FetchError, FetchTimeout, HTTPStatus,
-                            RateLimited, TooLarge)
-from monitor.fetch import (ACCEPT_ENCODING, FEED_ACCEPT, Fetcher, Validators, bound_get,
-                           retry_after_seconds, validators_of)
-from monitor.replay import ReplayServer, Route, closed_port, gzip_bomb, gzipped, redirect
+from monitor.errors import (
+    BadRedirect,
+    ConnectFailed,
+    ErrorPage,
+    FetchError,
+    FetchTimeout,
+    HTTPStatus,
+    RateLimited,
+    TooLarge,
+)
+from monitor.fetch.client import (
+    ACCEPT_ENCODING,
+    FEED_ACCEPT,
+    Fetcher,
+    Validators,
+    bound_get,
+    retry_after_seconds,
+    validators_of,
+)
+from monitor.replay.server import ReplayServer, Route, closed_port, gzip_bomb, gzipped, redirect
 
 MiB = 1024 * 1024
 FAST = dict(connect_timeout=1.0, read_timeout=1.0, deadline=3.0, retries=2, backoff=0.05,
@@ -245,13 +260,13 @@ async def test_truncated_and_corrupt_gzip_are_errors(server):
 # -- redirects --
 
 @pytest.mark.parametrize("target", ["/error.htm", "/web/system/index_17321.shtml"])
-async def test_redirect_to_error_page_is_bad_redirect(server, target):
+async def test_redirect_to_error_page_is_error_page(server, target):
     source = f"/moved{target.replace('/', '-')}"
     server.route(source, redirect(target))
     server.route(target, body=b"<html>system page</html>")
-    with pytest.raises(BadRedirect) as caught:
+    with pytest.raises(ErrorPage) as caught:
         await fetch(server.url(source))
-    assert caught.value.kind == "redirect" and target in str(caught.value)
+    assert caught.value.kind == "error_page" and target in str(caught.value)
     assert server.hits(target) == []  # the error page itself is never fetched
 
 
@@ -354,7 +369,7 @@ async def test_saved_directory_is_replayed_with_its_headers(server):
         get = bound_get(f, validators)
         raw = await get(url)
         again = await get(url)
-        with pytest.raises(BadRedirect, match="error page"):  # saved 302 → /error.htm
+        with pytest.raises(ErrorPage, match="error page"):  # saved 302 → /error.htm
             await get(server.url("/saved-fmprc/robots-txt-302-to-error-2020-07-04.html"))
     assert raw.content == (directory / name).read_bytes()
     assert raw.header("content-type") == "text/html" and raw.header("powered-by-chinacache")

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT
-from monitor.replay import ReplayServer, Route, closed_port
+
+from monitor.replay.server import ReplayServer, Route, closed_port
 
 FEED = (FIXTURES / "feeds" / "pipeline" / "world.xml").read_bytes()
 EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from monitor.adapters import ADAPTERS, get_adapter
+from monitor.config.sources import load_sources, parse_interval
 from monitor.errors import ConfigError
-from monitor.registry import load_sources, parse_interval
 
 OUTLETS = {"TASS", "Kremlin", "PRC Ministry of Foreign Affairs", "RFE/RL", "Xinhua",
            "People's Daily", "Global Times", "Carnegie Endowment for International Peace", "CSIS",
@@ -59,7 +59,7 @@ def test_bad_entries_name_the_entry_and_the_key(tmp_path: Path, change, message)
     path = tmp_path / "sources.yaml"
     path.write_text(ENTRY.replace(*change), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
-        load_sources(path)
+        load_sources(path, ADAPTERS)
     assert message in str(info.value)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -68,7 +68,7 @@ def test_duplicate_id_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "sources.yaml"
     path.write_text(ENTRY + ENTRY.split("\n", 1)[1], encoding="utf-8")
     with pytest.raises(ConfigError, match="source 'one': key 'id': duplicate id"):
-        load_sources(path)
+        load_sources(path, ADAPTERS)
 
 
 def test_intervals() -> None:

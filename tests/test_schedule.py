@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-from monitor.registry import Source
-from monitor.schedule import (PAUSE_AFTER, Calendar, next_delay, poll_alerts, quiet_since)
-from monitor.store.sources import Health
+from monitor.daemon.schedule import PAUSE_AFTER, Calendar, next_delay, poll_alerts, quiet_since
+from monitor.models import Source
+from monitor.store.health import Health
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)  # a Friday
 SOURCE = Source(id="mfa", name="MFA briefings", adapter="mfa", urls=("https://x/",),

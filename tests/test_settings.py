@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
+from monitor.config.settings import load_settings
 from monitor.errors import ConfigError
-from monitor.settings import load_settings
 
 
 def test_defaults_use_sqlite_under_storage() -> None:

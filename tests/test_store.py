@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from monitor.errors import ConfigError, HTTPStatus, RateLimited, StoreError
 from monitor.models import Item
+from monitor.store import health as health_store
 from monitor.store import items as item_store
-from monitor.store import sources as health_store
 from monitor.store.db import async_url, open_database
 
 T0 = datetime(2026, 11, 16, 9, 30, tzinfo=timezone.utc)

@@ -7,11 +7,10 @@ import re
 
 import pytest
 import yaml
-
-from monitor.errors import ConfigError
-from monitor.topics import load_topics, parse_topics, term_regex
-
 from conftest import ROOT
+
+from monitor.config.topics import load_topics, parse_topics, term_regex
+from monitor.errors import ConfigError
 
 DESIGN_IDS = ["political_diplomatic", "military_security", "economy_trade_sanctions",
               "energy_minerals_cleantech", "tech_cyber_info", "taiwan_indopacific_west"]

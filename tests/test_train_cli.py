@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timezone
 
 from conftest import ROOT
+
 from monitor.models import Item
 from monitor.store import items as item_store
 from monitor.store import triage

@@ -32,8 +32,10 @@ async def test_keep_move_skip_become_labels(engine):
     labels = await triage.labels(engine)
     assert [lab.bucket for lab in labels] == ["military_security", "energy_minerals_cleantech",
                                               "off_topic"]
-    assert labels[0] == ("Title 0", "Summary 0", "en", "military_security")
-    assert [r["status"] for r in await triage.label_rows(engine)] == ["kept", "kept", "skipped"]
+    first = labels[0]
+    assert (first.title, first.summary, first.lang, first.bucket) == (
+        "Title 0", "Summary 0", "en", "military_security")
+    assert [lab.origin for lab in labels] == ["editor", "editor", "editor-skip"]
     assert await triage.agreement(engine) == (1, 3)
     item = await triage.get_item(engine, a.id)
     assert item.status == "kept" and item.reviewed_by == "Ed"

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Protocol
 
 from monitor.errors import EmptyFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
-
-
-class Get(Protocol):
-    """`fetch`'s request function as handed to adapters (conditional GET by default)."""
-
-    def __call__(self, url: str, *, method: str = "GET", json: Any = None,
-                 conditional: bool = True) -> Awaitable[RawResponse]: ...
-
+from monitor.models import Get, Item, RawResponse, Source
 
 Parse = Callable[[RawResponse, Source], list[Item]]
 

@@ -24,11 +24,10 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      parse_time)
+from monitor.adapters.helpers import absolutize, decode, document, first_text, parse_time
 from monitor.errors import NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text
 
 RESEARCH_PATH = re.compile(r"^(?:https?://[^/]*carnegieendowment\.org)?/research/\d{4}/\d{2}/[\w%-]+")
 NEXT_DATA = 'script#__NEXT_DATA__'

@@ -13,11 +13,10 @@ import re
 
 from lxml import html as lxml_html
 
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      parse_time)
+from monitor.adapters.helpers import absolutize, decode, document, first_text, parse_time
 from monitor.errors import NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text
 
 CARD = "article"
 HEADLINE = ('h3 a[href^="/analysis/"]', 'h2 a[href^="/analysis/"]',

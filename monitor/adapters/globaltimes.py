@@ -19,11 +19,10 @@ from datetime import datetime
 from lxml import html as lxml_html
 
 from monitor.adapters import rss
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      meta)
+from monitor.adapters.helpers import absolutize, decode, document, first_text, meta
 from monitor.errors import NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text
 
 TITLE = ("div.article_title", "h1.article_title", "h1")
 BYLINE = "span.byline"

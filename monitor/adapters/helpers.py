@@ -7,10 +7,8 @@ GBK bytes while declaring GB2312, and legacy Xinhua pages declare nothing at all
 from __future__ import annotations
 
 import codecs
-import html
 import json
 import re
-import unicodedata
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -20,6 +18,7 @@ from lxml import html as lxml_html
 
 from monitor.errors import NotAFeed
 from monitor.models import RawResponse
+from monitor.text import clean_text
 
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
@@ -28,7 +27,6 @@ _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re
 _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
           "iso-8859-1": "cp1252", "latin-1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_SPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 
 def charset_of(content: bytes, content_type: str | None = None) -> str:
@@ -67,33 +65,6 @@ def decode(raw: RawResponse) -> str:
     charset = charset_of(raw.content, raw.header("content-type"))
     text = raw.content.decode(charset, errors="replace")
     return text.lstrip("\ufeff")
-
-
-def clean_text(text: str | None) -> str:
-    """Entities unescaped, NFC, NBSP and every run of white space (CRLF too) as one space.
-
-    NFC, not NFKC: NFKC would turn Chinese full-width punctuation (，（）) into ASCII.
-    """
-    if not text:
-        return ""
-    text = html.unescape(text)
-    text = unicodedata.normalize("NFC", text.replace("\u00a0", " "))
-    return _SPACE.sub(" ", text).strip()
-
-
-def html_to_text(fragment: str | None) -> str:
-    """Visible text of an HTML fragment (feed summaries), cleaned."""
-    if not fragment or not fragment.strip():
-        return ""
-    if "<" not in fragment:
-        return clean_text(fragment)
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises several types on odd fragments; the text is still wanted
-        return clean_text(re.sub(r"<[^>]+>", " ", fragment))
-    for bad in root.xpath(".//script|.//style"):
-        bad.drop_tree()
-    return clean_text(" ".join(root.itertext()))
 
 
 def document(text: str) -> lxml_html.HtmlElement:

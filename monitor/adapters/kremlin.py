@@ -20,12 +20,20 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from monitor.adapters import rss
-from monitor.adapters.base import Get, parse_in_thread
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      looks_like_feed, meta, parse_time, wallclock)
+from monitor.adapters.base import parse_in_thread
+from monitor.adapters.helpers import (
+    absolutize,
+    decode,
+    document,
+    first_text,
+    looks_like_feed,
+    meta,
+    parse_time,
+    wallclock,
+)
 from monitor.errors import FetchError, NotAFeed, ParseError
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Get, Item, RawResponse, Source
+from monitor.text import clean_text
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ date, the title ("… on July 3, 2020", "2020年7月3日…"), the URL (`/tYYYYM
 Beijing wall-clock and returned naive (`normalize` applies Asia/Shanghai). When only a date is
 known the item is dated 00:00 Beijing time on that day: we don't invent a press-conference
 hour. Missing pages come back as a 200 "system" page or a redirect to `error.htm`; both are
-`MaintenancePage`, never a quiet day.
+`ErrorPage`, never a quiet day.
 """
 
 from __future__ import annotations
@@ -25,11 +25,18 @@ import re
 from datetime import datetime
 from typing import Any
 
-from monitor.adapters.helpers import (absolutize, clean_text, date_in_text, decode, document,
-                                      first_text, html_to_text, meta, opening)
-from monitor.errors import MaintenancePage, NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.adapters.helpers import (
+    absolutize,
+    date_in_text,
+    decode,
+    document,
+    first_text,
+    meta,
+    opening,
+)
+from monitor.errors import ErrorPage, NotAFeed
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text, html_to_text
 
 SYSTEM_URL = re.compile(r"/system/|/error\.html?\b", re.I)
 SYSTEM_TEXT = re.compile(r"系统维护|页面不存在|已被删除|system maintenance|page (?:not found|does not exist)",
@@ -60,22 +67,22 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
         return [item] if item else []
     items = listing_items(root, raw, source)
     if not items and SYSTEM_TEXT.search(root.text_content()):
-        raise MaintenancePage(f"{raw.url}: the site's system page (\"page not found\")")
+        raise ErrorPage(f"{raw.url}: the site's system page (\"page not found\")")
     if not items:
         raise NotAFeed(f"{raw.url}: neither an MFA listing nor an MFA article page")
     return items
 
 
 def check_not_system(raw: RawResponse, text: str) -> None:
-    """Raise MaintenancePage for the 200 "system" page or a redirect to the error page."""
+    """Raise ErrorPage for the 200 "system" page or a redirect to the error page."""
     location = raw.header("location") or ""
     if SYSTEM_URL.search(raw.url) or SYSTEM_URL.search(location):
-        raise MaintenancePage(f"{raw.url}: the site's system/error page ({location or raw.url})")
+        raise ErrorPage(f"{raw.url}: the site's system/error page ({location or raw.url})")
     head = text[:3000]
     title = re.search(r"<title>(.*?)</title>", head, re.I | re.S)
     if SYSTEM_TEXT.search(title.group(1) if title else "") or (
             re.search(r"<title>\s*30[12] ", head) and SYSTEM_URL.search(text)):
-        raise MaintenancePage(f"{raw.url}: the site's system/error page")
+        raise ErrorPage(f"{raw.url}: the site's system/error page")
 
 
 def listing_items(root: Any, raw: RawResponse, source: Source) -> list[Item]:

@@ -16,11 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from monitor.adapters import rss
-from monitor.adapters.helpers import (absolutize, clean_text, date_in_text, decode, document,
-                                      first_text, looks_like_feed, meta, opening)
+from monitor.adapters.helpers import (
+    absolutize,
+    date_in_text,
+    decode,
+    document,
+    first_text,
+    looks_like_feed,
+    meta,
+    opening,
+)
 from monitor.errors import NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text
 
 # Article page
 TITLE = (".rm_txt h1", ".col-1 h1", ".text_title h1", "h1")

@@ -24,10 +24,10 @@ from datetime import datetime
 from lxml import etree
 
 from monitor.adapters import rss
-from monitor.adapters.helpers import clean_text, decode, parse_time
+from monitor.adapters.helpers import decode, parse_time
 from monitor.errors import NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text
 
 ARTICLE_ID = re.compile(r"/a/(?:[^/?#]+/)?(\d{4,})\.html")
 GUID_PREFIX = "rferl:"

@@ -14,10 +14,10 @@ from typing import Any
 
 import feedparser
 
-from monitor.adapters.helpers import clean_text, decode, html_to_text, parse_time, wallclock
+from monitor.adapters.helpers import decode, parse_time, wallclock
 from monitor.errors import NotAFeed
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Item, RawResponse, Source
+from monitor.text import clean_text, html_to_text
 
 # feedparser's fallback parser expands internal entities without limit (a 160 KB feed took
 # over 4 GB): remove any DOCTYPE, with its internal subset, before parsing.

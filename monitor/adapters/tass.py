@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from monitor.adapters import rss
-from monitor.adapters.base import Get, parse_in_thread
-from monitor.adapters.helpers import absolutize, clean_text, decode, html_to_text, json_list
+from monitor.adapters.base import parse_in_thread
+from monitor.adapters.helpers import absolutize, decode, json_list
 from monitor.errors import FetchError, ParseError
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Get, Item, RawResponse, Source
+from monitor.text import clean_text, html_to_text
 
 API_LIMIT = 20
 JSON_START = (b"{", b"[")

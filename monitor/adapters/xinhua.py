@@ -17,12 +17,11 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from monitor.adapters.base import Get, parse_in_thread
-from monitor.adapters.helpers import (absolutize, clean_text, decode, document, first_text,
-                                      html_to_text, json_list, meta)
+from monitor.adapters.base import parse_in_thread
+from monitor.adapters.helpers import absolutize, decode, document, first_text, json_list, meta
 from monitor.errors import FetchError, NotAFeed, ParseError
-from monitor.models import Item, RawResponse
-from monitor.registry import Source
+from monitor.models import Get, Item, RawResponse, Source
+from monitor.text import clean_text, html_to_text
 
 DATASOURCE = re.compile(r'data\s*=\s*["\']datasource:([0-9a-f]{32})["\']', re.I)
 MAX_DATASOURCES = 4  # the main list comes first; the rest are sidebars

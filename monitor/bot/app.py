@@ -4,33 +4,38 @@ The daemon enters `running_bot(...)` in its own event loop (PTB's "other asyncio
 shape: `async with application`, `start()`, `updater.start_polling()`, and the reverse on exit)
 and sets the pipeline's notifier to the returned outbox's `notify`.
 
-Options beyond DESIGN.md's variables (read once here, validated, errors name the variable):
-`TELEGRAM_QUIET_HOURS` (e.g. `22:00-07:00` in MONITOR_TIMEZONE; empty for none),
-`TELEGRAM_DIGEST_AT` (this many waiting cards become one digest; default 5),
-`TELEGRAM_MIN_INTERVAL` (seconds between messages to one chat; default 1).
+The bot's own variables (`TELEGRAM_QUIET_HOURS`, `TELEGRAM_DIGEST_AT`,
+`TELEGRAM_MIN_INTERVAL`) are read and validated with every other setting in `Settings`;
+`bot_options` turns them into the outbox's timings.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
-from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, MessageHandler,
-                          TypeHandler, filters)
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from monitor.bot import handlers
 from monitor.bot.keyboards import Signer
 from monitor.bot.notify import ChatPacer, Outbox, QuietHours
+from monitor.config import Config
+from monitor.config.settings import Settings
+from monitor.config.topics import Topics
 from monitor.errors import ConfigError
-from monitor.registry import Source
-from monitor.settings import Settings
-from monitor.topics import Topics, load_topics
+from monitor.models import Source
 
 log = logging.getLogger("monitor.bot")
 COMMANDS = [
@@ -57,24 +62,12 @@ class BotOptions:
     poll_timeout: int = 10  # getUpdates long-poll seconds
 
 
-def bot_options(env: Mapping[str, str] | None = None, **overrides: Any) -> BotOptions:
-    """The bot's own options from the environment; ConfigError names a bad variable."""
-    env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    try:
-        name = "TELEGRAM_QUIET_HOURS"
-        if env.get(name, "").strip():
-            values["quiet"] = QuietHours.parse(env[name])
-        name = "TELEGRAM_DIGEST_AT"
-        if env.get(name):
-            values["digest_at"] = int(env[name])
-            if values["digest_at"] < 2:
-                raise ValueError
-        name = "TELEGRAM_MIN_INTERVAL"
-        if env.get(name):
-            values["min_interval"] = float(env[name])
-    except ValueError:
-        raise ConfigError(f"{name}: invalid value {env.get(name)!r} (see README, Telegram bot)")
+def bot_options(settings: Settings, **overrides: Any) -> BotOptions:
+    """The bot's options from the settings (validated there); tests override the timings."""
+    values: dict[str, Any] = {"digest_at": settings.telegram_digest_at,
+                              "min_interval": settings.telegram_min_interval}
+    if settings.telegram_quiet_hours:
+        values["quiet"] = QuietHours.parse(settings.telegram_quiet_hours)
     values.update(overrides)
     return BotOptions(**values)
 
@@ -83,32 +76,41 @@ def bot_options(env: Mapping[str, str] | None = None, **overrides: Any) -> BotOp
 class BotDeps:
     """What every handler needs, kept in `application.bot_data['deps']`."""
 
-    settings: Settings
+    config: Config
     engine: AsyncEngine
-    topics: Topics
-    sources: dict[str, Source]
     options: BotOptions
     signer: Signer
     chats: list[int] = field(default_factory=list)
     allowed: set[int] = field(default_factory=set)
     outbox: Outbox | None = None
 
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
 
-def build_application(settings: Settings, engine: AsyncEngine, sources: dict[str, Source],
-                      topics: Topics | None = None,
+    @property
+    def topics(self) -> Topics:
+        return self.config.topics
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        return self.config.sources
+
+
+def build_application(config: Config, engine: AsyncEngine,
                       options: BotOptions | None = None) -> Application:
     """The application with every handler; nothing is sent until it is started."""
+    settings = config.settings
     if not settings.telegram_editor_chat_ids or not settings.telegram_allowed_user_ids:
         raise ConfigError("TELEGRAM_EDITOR_CHAT_IDS and TELEGRAM_ALLOWED_USER_IDS must be set "
                           "when TELEGRAM_BOT_TOKEN is")
-    options = options or bot_options()
+    options = options or bot_options(settings)
     builder = (Application.builder().token(settings.telegram_bot_token)
                .rate_limiter(ChatPacer(options.min_interval)))
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url)
     application = builder.build()
-    deps = BotDeps(settings, engine, topics or load_topics(settings.monitor_topics), sources,
-                   options, Signer(settings.telegram_bot_token),
+    deps = BotDeps(config, engine, options, Signer(settings.telegram_bot_token),
                    list(settings.telegram_editor_chat_ids),
                    set(settings.telegram_allowed_user_ids))
     deps.outbox = Outbox(application.bot, deps)
@@ -131,11 +133,10 @@ def build_application(settings: Settings, engine: AsyncEngine, sources: dict[str
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, engine: AsyncEngine, sources: dict[str, Source],
-                      topics: Topics | None = None,
+async def running_bot(config: Config, engine: AsyncEngine,
                       options: BotOptions | None = None) -> AsyncIterator[Outbox]:
     """Polls for updates and posts the outbox in the running loop until the block exits."""
-    application = build_application(settings, engine, sources, topics, options)
+    application = build_application(config, engine, options)
     deps: BotDeps = application.bot_data["deps"]
     assert deps.outbox is not None
     async with application:

@@ -22,8 +22,8 @@ from monitor.bot import keyboards, render
 from monitor.bot.keyboards import PAGE, Callback
 from monitor.logs import fields
 from monitor.models import Item
+from monitor.store import health as source_store
 from monitor.store import items as item_store
-from monitor.store import sources as source_store
 from monitor.store import triage
 from monitor.weeks import current_week, week_bounds
 
@@ -106,7 +106,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     name = current_week(deps.settings.zone)
     try:
-        paths = await write_week_exports(deps.settings, deps.engine, name)
+        paths = await write_week_exports(deps.config, deps.engine, name)
     except (OSError, ValueError) as exc:
         log.error("export %s", fields(week=name, error=str(exc)))
         await update.effective_message.reply_text("The export failed; the log says why.")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from monitor.config.topics import Topics
 from monitor.models import Item
-from monitor.topics import Topics
 
 MAX_DATA = 64
 SIG_BYTES = 8

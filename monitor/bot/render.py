@@ -12,10 +12,10 @@ from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from monitor.config.topics import Topics
 from monitor.models import OFF_TOPIC, Item
-from monitor.store.sources import Health
+from monitor.store.health import Health
 from monitor.store.triage import Decision
-from monitor.topics import Topics
 
 MAX_TEXT = 4096
 EXCERPT = 280  # characters: two to three lines on a phone

@@ -20,16 +20,16 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.config import Config
+from monitor.config.settings import Settings
+from monitor.config.topics import Topics
 from monitor.errors import ConfigError
 from monitor.export.draft import build_draft
 from monitor.export.markdown import render_markdown
 from monitor.export.table import render_csv, render_json, table_rows
 from monitor.models import Item
-from monitor.registry import load_sources
-from monitor.settings import Settings
 from monitor.store.db import open_database
 from monitor.store.items import find_items
-from monitor.topics import Topics, load_topics
 from monitor.weeks import current_week, week_bounds
 
 FORMATS = ("md", "docx", "csv", "json")
@@ -50,14 +50,6 @@ async def week_items(settings: Settings, engine: AsyncEngine, week: str) -> list
     """Every stored item of the week, in any status. ValueError names a malformed week."""
     since, until = week_bounds(week, settings.zone)
     return await find_items(engine, since=since, until=until)
-
-
-def load_context(settings: Settings) -> tuple[Topics, dict[str, str]]:
-    """Section titles (topics.yaml) and source id → outlet name (sources.yaml)."""
-    path = settings.monitor_topics
-    topics = load_topics(path if path.exists() else None)
-    outlets = {s.id: s.outlet for s in load_sources(settings.monitor_sources)}
-    return topics, outlets
 
 
 def render(fmt: str, items: list[Item], topics: Topics, outlets: dict[str, str], week: str,
@@ -93,15 +85,15 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-async def write_week_exports(settings: Settings, engine: AsyncEngine, week: str) -> list[Path]:
+async def write_week_exports(config: Config, engine: AsyncEngine, week: str) -> list[Path]:
     """Write the week's full draft (kept, then unreviewed) as Markdown and DOCX.
 
     Into `<MONITOR_STORAGE>/exports/china-russia-report-<week>.md|.docx`, each atomically;
     returns [md path, docx path]. Raises ValueError for a malformed week, OSError when the
     directory cannot be written.
     """
+    settings, topics, outlets = config.settings, config.topics, config.outlets
     items = await week_items(settings, engine, week)
-    topics, outlets = load_context(settings)
     folder = exports_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -117,7 +109,7 @@ async def write_week_exports(settings: Settings, engine: AsyncEngine, week: str)
     return await asyncio.to_thread(write_all)
 
 
-async def run_export(settings: Settings, *, week: str | None, fmt: str, out: Path | None,
+async def run_export(config: Config, *, week: str | None, fmt: str, out: Path | None,
                      kept_only: bool) -> int:
     """`monitor export`: write one format to --out (default: the exports folder; '-': stdout).
 
@@ -126,12 +118,12 @@ async def run_export(settings: Settings, *, week: str | None, fmt: str, out: Pat
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    settings, topics, outlets = config.settings, config.topics, config.outlets
     week = week or current_week(settings.zone)
     try:
         week_bounds(week, settings.zone)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    topics, outlets = load_context(settings)
     engine = await open_database(settings.db_url)
     try:
         items = await week_items(settings, engine, week)

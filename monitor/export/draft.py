@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from monitor.config.topics import Topics
 from monitor.models import OFF_TOPIC, Item
-from monitor.topics import Topics
 from monitor.weeks import parse_week
 
 EXCERPT_CHARS = 600  # about one newsletter paragraph

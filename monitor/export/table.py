@@ -13,9 +13,9 @@ import io
 import json
 from typing import Any
 
+from monitor.config.topics import Topics
 from monitor.export.draft import moment
 from monitor.models import Item, iso_utc
-from monitor.topics import Topics
 
 COLUMNS = ("week", "bucket", "status", "source", "url", "title", "published", "comment",
            "confidence", "reviewed_by", "outlet", "authors", "first_seen", "story", "original")

@@ -17,8 +17,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from monitor.models import Item
-from monitor.store.items import StoryRef
+from monitor.models import Item, StoryRef
 
 SAME_STORY = 0.86  # cosine of USE-multilingual vectors; same event across outlets ≈ 0.7–0.95
 _NOT_WORD = re.compile(r"[\W_]+", re.U)

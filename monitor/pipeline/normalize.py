@@ -12,9 +12,8 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from monitor.adapters.helpers import clean_text
-from monitor.models import Item
-from monitor.registry import Source
+from monitor.models import Item, Source
+from monitor.text import clean_text
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|_ga|ref|ref_src|"
                        r"cmpid|spm|from|share|smid|ocid|at_\w+|xtor)$", re.I)

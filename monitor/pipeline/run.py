@@ -3,9 +3,10 @@
     fetch → adapter → normalize → dedupe → classify → store → notify
 
 `run_source` is one poll of one source; the daemon's scheduler and `monitor fetch` both call
-it, and `monitor import` enters at `process` with responses read from files. A source that
-fails is recorded in its health row and never stops the others; a failed poll writes nothing
-but that row.
+it, and `monitor import` enters at `process` (or `preview` for a dry run, which stores and
+posts nothing) with responses read from files. A source that fails is recorded in its health
+row and never stops the others; a failed poll writes nothing but that row. `open_pipeline`
+assembles the shared parts from the configuration, once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -23,15 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor import metrics
 from monitor.adapters import get_adapter
 from monitor.adapters.base import poll
+from monitor.config import Config
 from monitor.errors import InternalError, MonitorError
-from monitor.fetch import Fetcher, Validators, bound_get
+from monitor.fetch.client import Fetcher, FetchSettings, Validators, bound_get
 from monitor.logs import fields
-from monitor.models import OFF_TOPIC, Item
+from monitor.models import OFF_TOPIC, Item, Source
 from monitor.pipeline import dedupe
 from monitor.pipeline.normalize import normalize
-from monitor.registry import Source
+from monitor.store import health as health_store
 from monitor.store import items as item_store
-from monitor.store import sources as health_store
+from monitor.store.db import open_database
+from monitor.text import item_text
 
 log = logging.getLogger("monitor.pipeline")
 STORY_WINDOW = timedelta(days=4)
@@ -62,18 +66,23 @@ class PollReport:
     new: list[Item] = field(default_factory=list)
     error: MonitorError | None = None
     duration: float = 0.0
+    health: health_store.Health | None = None  # the source's row after this poll
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-async def run_source(pipeline: Pipeline, source: Source) -> PollReport:
-    """One poll of one source through the whole pipeline; failures are caught and recorded."""
+async def run_source(pipeline: Pipeline, source: Source,
+                     health: health_store.Health | None = None) -> PollReport:
+    """One poll of one source through the whole pipeline; failures are caught and recorded.
+
+    `health` is the source's row if the caller has just read it (the daemon has).
+    """
     assert pipeline.engine is not None and pipeline.fetcher is not None
     started = time.monotonic()
     report = PollReport(source.id)
-    health = await health_store.get_health(pipeline.engine, source.id)
+    health = health or await health_store.get_health(pipeline.engine, source.id)
     validators = {url: Validators(**v) for url, v in health.validators.items()}
     get = bound_get(pipeline.fetcher, validators, host_delay=source.option("host_delay"))
     try:
@@ -86,13 +95,14 @@ async def run_source(pipeline: Pipeline, source: Source) -> PollReport:
         log.exception("poll %s", fields(source=source.id, outcome="internal"))
         report.error = InternalError(f"{source.id}: {type(exc).__name__}: {exc}")
     report.duration = time.monotonic() - started
-    await _record(pipeline, source, report,
-                  {url: asdict(v) for url, v in validators.items() if v})
+    report.health = await _record(pipeline, source, report, health,
+                                  {url: asdict(v) for url, v in validators.items() if v})
     return report
 
 
 async def _record(pipeline: Pipeline, source: Source, report: PollReport,
-                  seen: dict[str, dict[str, str]]) -> None:
+                  current: health_store.Health,
+                  seen: dict[str, dict[str, str]]) -> health_store.Health:
     engine = pipeline.engine
     assert engine is not None
     outcome = "ok" if report.error is None else report.error.kind
@@ -101,53 +111,68 @@ async def _record(pipeline: Pipeline, source: Source, report: PollReport,
     metrics.ITEMS.labels(source.id).inc(report.parsed)
     metrics.NEW_ITEMS.labels(source.id).inc(len(report.new))
     if report.error is None:
-        await health_store.record_success(engine, source.id, items=report.parsed,
-                                          new=len(report.new), validators=seen)
         log.info("poll %s", fields(source=source.id, outcome="ok", items=report.parsed,
                                    new=len(report.new), duration=report.duration))
-    else:
-        await health_store.record_failure(engine, source.id, report.error)
-        log.warning("poll %s", fields(source=source.id, outcome=report.error.kind,
-                                      url=getattr(report.error, "url", None) or None,
-                                      error=str(report.error)[:200], duration=report.duration))
+        return await health_store.record_success(engine, source.id, items=report.parsed,
+                                                 new=len(report.new), validators=seen,
+                                                 current=current)
+    log.warning("poll %s", fields(source=source.id, outcome=report.error.kind,
+                                  url=getattr(report.error, "url", None) or None,
+                                  error=str(report.error)[:200], duration=report.duration))
+    return await health_store.record_failure(engine, source.id, report.error, current=current)
 
 
 async def process(pipeline: Pipeline, source: Source, items: list[Item],
                   base_url: str = "") -> list[Item]:
-    """normalize → dedupe → classify → store → notify; returns the items really inserted.
-
-    With no engine (a dry run) nothing is stored or posted and every item is returned.
-    """
-    items = dedupe.unique_by_key([normalize(i, source, base_url) for i in items])
-    if pipeline.engine is not None:
-        items = await item_store.unseen(pipeline.engine, items)
+    """normalize → dedupe → classify → store → notify; returns the items really inserted."""
+    engine = pipeline.engine
+    assert engine is not None, "a dry run calls preview()"
+    items = await item_store.unseen(engine, _normalized(source, items, base_url))
     if not items:
         return []
+    vectors = await _classified(pipeline, source, items)
+    since = datetime.now(timezone.utc) - STORY_WINDOW
+    refs = await item_store.recent_story_refs(engine, since)
+    demoted = dedupe.link_stories(items, _outlets(pipeline), refs, vectors)
+    extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
+                        "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
+             for n, item in enumerate(items)}
+    inserted = await item_store.insert_new(engine, items, extra, demoted)
+    await _notify(pipeline, inserted)
+    return inserted
+
+
+async def preview(pipeline: Pipeline, source: Source, items: list[Item],
+                  base_url: str = "") -> list[Item]:
+    """The same stages without the store: what a dry run shows (stories within the batch)."""
+    items = _normalized(source, items, base_url)
+    if not items:
+        return []
+    vectors = await _classified(pipeline, source, items)
+    dedupe.link_stories(items, _outlets(pipeline), [], vectors)
+    return items
+
+
+def _normalized(source: Source, items: list[Item], base_url: str) -> list[Item]:
+    return dedupe.unique_by_key([normalize(i, source, base_url) for i in items])
+
+
+def _outlets(pipeline: Pipeline) -> dict[str, str]:
+    return {s.id: s.outlet for s in pipeline.sources.values()}
+
+
+async def _classified(pipeline: Pipeline, source: Source, items: list[Item]) -> Any:
+    """Classify the items in place (in a worker thread); returns their embeddings, if any."""
     vectors = await _vectors(pipeline, items)
     if pipeline.classifier is not None:
         await asyncio.to_thread(pipeline.classifier.classify, items,
                                 source.option("relevance_threshold"), vectors)
-    outlets = {s.id: s.outlet for s in pipeline.sources.values()}
-    if pipeline.engine is None:
-        dedupe.link_stories(items, outlets, [], vectors)
-        return items
-    since = datetime.now(timezone.utc) - STORY_WINDOW
-    refs = await item_store.recent_story_refs(pipeline.engine, since)
-    demoted = dedupe.link_stories(items, outlets, refs, vectors)
-    extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
-                        "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
-             for n, item in enumerate(items)}
-    inserted = await item_store.insert_new(pipeline.engine, items, extra)
-    await item_store.set_not_original(pipeline.engine, demoted)
-    await _notify(pipeline, inserted)
-    return inserted
+    return vectors
 
 
 async def _vectors(pipeline: Pipeline, items: list[Item]) -> Any:
     if pipeline.embed is None:
         return None
-    from monitor.pipeline.embed import item_text
-
     texts = [item_text(i.title, i.summary) for i in items]
     return await asyncio.to_thread(pipeline.embed, texts)
 
@@ -166,3 +191,31 @@ async def _notify(pipeline: Pipeline, inserted: list[Item]) -> None:
 async def run_sources(pipeline: Pipeline, sources: list[Source]) -> list[PollReport]:
     """Poll several sources concurrently; one failing never stops the others."""
     return list(await asyncio.gather(*(run_source(pipeline, s) for s in sources)))
+
+
+@asynccontextmanager
+async def open_pipeline(config: Config, *, store: bool = True,
+                        fetch: bool = True) -> AsyncIterator[Pipeline]:
+    """A ready Pipeline for the configuration; closes the database and HTTP client on exit.
+
+    The classifier and the embedder (shared by classify and dedupe) are always loaded; without
+    a trained model the classifier falls back to its seed model with a warning.
+    """
+    from monitor.learn.embed import embed  # numpy and the model: only for commands that poll
+    from monitor.pipeline.classify import load_classifier
+
+    settings = config.settings
+    engine = await open_database(settings.db_url) if store else None
+    try:
+        pipeline = Pipeline(engine=engine, sources=dict(config.sources),
+                            classifier=load_classifier(settings, topics=config.topics),
+                            embed=embed)
+        if fetch:
+            async with Fetcher(FetchSettings.from_settings(settings)) as fetcher:
+                pipeline.fetcher = fetcher
+                yield pipeline
+        else:
+            yield pipeline
+    finally:
+        if engine is not None:
+            await engine.dispose()

@@ -6,14 +6,13 @@ returns only the rows really inserted, so only those reach the editor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.models import Item
+from monitor.models import Item, StoryRef
 from monitor.store.db import insert_ignoring_duplicates
 from monitor.store.schema import items as items_table
 
@@ -23,17 +22,6 @@ _ITEM_COLUMNS = ("key", "source", "url", "title", "summary", "published", "first
                  "reviewed_by")
 
 
-@dataclass(slots=True)
-class StoryRef:
-    """What dedupe needs to know of a stored item to link a new copy of its story."""
-
-    key: str
-    source: str
-    story: str
-    original: bool
-    published: datetime | None
-    title_sig: str
-    embedding: bytes | None
 
 
 async def unseen(engine: AsyncEngine, items: list[Item]) -> list[Item]:
@@ -51,11 +39,14 @@ async def unseen(engine: AsyncEngine, items: list[Item]) -> list[Item]:
 
 
 async def insert_new(engine: AsyncEngine, items: list[Item],
-                     extra: dict[str, dict[str, Any]] | None = None) -> list[Item]:
+                     extra: dict[str, dict[str, Any]] | None = None,
+                     demoted: list[str] | None = None) -> list[Item]:
     """Insert the items; return only those really inserted (with `id` and `first_seen` set).
 
     `extra` maps key → additional column values (title signature, embedding) that are not
-    part of the Item shape.
+    part of the Item shape. `demoted` are stored keys that an earlier copy of their story just
+    displaced as its original: marked in the same transaction, so a crash never leaves a story
+    with two originals.
     """
     if not items:
         return []
@@ -74,6 +65,9 @@ async def insert_new(engine: AsyncEngine, items: list[Item],
             result = await conn.execute(stmt.values(**row))
             for id_, key in result:
                 inserted[key] = id_
+        if demoted:
+            await conn.execute(update(items_table).where(items_table.c.key.in_(demoted))
+                               .values(original=False))
     fresh = []
     for item in items:
         if item.key in inserted:
@@ -92,13 +86,6 @@ async def recent_story_refs(engine: AsyncEngine, since: datetime) -> list[StoryR
     return [StoryRef(r.key, r.source, r.story or r.key, bool(r.original), r.published,
                      r.title_sig or "", r.embedding) for r in rows]
 
-
-async def set_not_original(engine: AsyncEngine, keys: list[str]) -> None:
-    """An earlier copy of a story turned up: these stored items are no longer its original."""
-    if keys:
-        async with engine.begin() as conn:
-            await conn.execute(update(items_table).where(items_table.c.key.in_(keys))
-                               .values(original=False))
 
 
 async def find_items(engine: AsyncEngine, *, since: datetime | None = None,

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.models import OFF_TOPIC, Item
+from monitor.models import OFF_TOPIC, Item, Label
 from monitor.store.db import insert_ignoring_duplicates
 from monitor.store.items import row_item
 from monitor.store.schema import cards, comment_prompts, decisions, items, outbox
@@ -45,13 +45,6 @@ class Decision:
     undone: bool = False
 
 
-class Label(NamedTuple):
-    """One training example from the editor: `bucket` is a bucket id or `off_topic`."""
-
-    title: str
-    summary: str
-    lang: str
-    bucket: str
 
 
 def _now() -> datetime:
@@ -169,21 +162,11 @@ async def last_verdict(engine: AsyncEngine, item_id: int) -> Decision | None:
 
 # --- labels for the classifier -----------------------------------------------------------------
 
-async def labels(engine: AsyncEngine) -> list[Label]:
-    """Training examples from the editor's decisions in force (undone ones don't count).
+async def labelled(engine: AsyncEngine) -> list[tuple[int, Label]]:
+    """(item id, label) for every item with a decision in force (undone ones don't count).
 
-    Skipped → `off_topic`; kept → the bucket it ended in; moved (not yet kept or skipped) → the
-    bucket it was moved to. Items with only a comment give no label.
-    """
-    rows = await label_rows(engine)
-    return [Label(r["title"], r["summary"], r["lang"], r["bucket"]) for r in rows]
-
-
-async def label_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
-    """The same labels as rows for `monitor.train.labels_from_decisions`.
-
-    `status` is `kept` for a bucket label and `skipped` for `off_topic`; `bucket` is the label;
-    `id` is the item's id.
+    Skipped → `off_topic` (origin `editor-skip`); kept → the bucket it ended in; moved (not yet
+    kept or skipped) → the bucket it was moved to (origin `editor`). A comment alone gives none.
     """
     c, d = items.c, decisions.c
     decided = (select(d.item_id).where(d.action.in_(VERDICTS), d.undone.is_(False))
@@ -194,12 +177,17 @@ async def label_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
         rows = (await conn.execute(query)).mappings().all()
     out = []
     for r in rows:
-        bucket = OFF_TOPIC if r["status"] == "skipped" else r["bucket"]
+        skipped = r["status"] == "skipped"
+        bucket = OFF_TOPIC if skipped else r["bucket"]
         if bucket:
-            out.append(dict(id=r["id"], title=r["title"], summary=r["summary"] or "",
-                            lang=r["lang"] or "", bucket=bucket,
-                            status="skipped" if bucket == OFF_TOPIC else "kept"))
+            out.append((r["id"], Label(r["title"], r["summary"] or "", r["lang"] or "", bucket,
+                                       origin="editor-skip" if skipped else "editor")))
     return out
+
+
+async def labels(engine: AsyncEngine) -> list[Label]:
+    """The editor's labels, for `monitor train`."""
+    return [label for _, label in await labelled(engine)]
 
 
 async def agreement(engine: AsyncEngine) -> tuple[int, int]:
@@ -211,9 +199,9 @@ async def agreement(engine: AsyncEngine) -> tuple[int, int]:
     async with engine.connect() as conn:
         rows = await conn.execute(select(d.item_id, d.bucket_from).where(d.seq == 1))
         original = {r.item_id: r.bucket_from or OFF_TOPIC for r in rows}
-    labelled = await label_rows(engine)
-    agreed = sum(original.get(r["id"]) == r["bucket"] for r in labelled)
-    return agreed, len(labelled)
+    found = await labelled(engine)
+    agreed = sum(original.get(item_id) == label.bucket for item_id, label in found)
+    return agreed, len(found)
 
 
 # --- the outbox --------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ decides what the editor hears about it. Further jobs: a heartbeat for /readyz, a
 "went quiet" check against each source's calendar, and the weekly draft. With
 TELEGRAM_BOT_TOKEN set the bot runs in the same loop and candidates go to its outbox;
 otherwise they go to the log. SIGTERM stops the scheduler, lets polls in flight finish (or
-cancels them after a few seconds: each poll commits in one transaction), then stops the bot.
+cancels them after a few seconds; a poll stores its items before it records its health, so a
+cancelled poll is polled again), then stops the bot.
 """
 
 from __future__ import annotations
@@ -24,17 +25,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.bootstrap import open_pipeline
+from monitor.config import Config
+from monitor.daemon.http import Readiness, parse_addr, start_http
+from monitor.daemon.schedule import next_delay, poll_alerts, quiet_since
 from monitor.errors import ConfigError
-from monitor.health import Readiness, parse_addr, start_http
 from monitor.logs import fields
-from monitor.models import Item
-from monitor.pipeline.run import Pipeline, run_source
-from monitor.registry import Source
-from monitor.schedule import next_delay, poll_alerts, quiet_since
-from monitor.settings import Settings
+from monitor.models import Item, Source
+from monitor.pipeline.run import Pipeline, open_pipeline, run_source
+from monitor.store import health as health_store
 from monitor.store import items as item_store
-from monitor.store import sources as health_store
 from monitor.weeks import current_week
 
 log = logging.getLogger("monitor.daemon")
@@ -57,9 +56,10 @@ async def log_alert(text: str) -> None:
 class Daemon:
     """The scheduled work: polls with backoff and alerts, quiet checks, the weekly draft."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, announce: Announce,
+    def __init__(self, config: Config, pipeline: Pipeline, announce: Announce,
                  readiness: Readiness, send_files: Callable[..., Awaitable[None]] | None) -> None:
-        self.settings, self.pipeline, self.announce = settings, pipeline, announce
+        self.config, self.settings = config, config.settings
+        self.pipeline, self.announce = pipeline, announce
         self.readiness, self.send_files = readiness, send_files
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.in_flight: set[asyncio.Task[None]] = set()
@@ -108,8 +108,8 @@ class Daemon:
         if before.paused:
             log.info("poll %s", fields(source=source.id, outcome="paused by the editor"))
             return
-        await run_source(self.pipeline, source)
-        after = await health_store.get_health(self.engine, source.id)
+        report = await run_source(self.pipeline, source, before)
+        after = report.health or before
         for text in poll_alerts(source, before, after, self.settings.monitor_pause_after):
             await self.announce(text)
         if after.consecutive_errors:
@@ -140,7 +140,7 @@ class Daemon:
 
         week = current_week(self.settings.zone)
         try:
-            paths = await write_week_exports(self.settings, self.engine, week)
+            paths = await write_week_exports(self.config, self.engine, week)
         except (OSError, ValueError) as exc:
             log.error("export %s", fields(week=week, outcome="failed", error=str(exc)))
             return
@@ -159,28 +159,27 @@ class Daemon:
                 log.warning("stop %s", fields(cancelled_polls=len(pending)))
 
 
-async def run_daemon(settings: Settings, *, sources: dict[str, Source] | None = None,
+async def run_daemon(config: Config, *,
                      notify: Callable[[list[Item]], Awaitable[None]] | None = None,
                      stop_after: float | None = None) -> int:
     """Run until SIGTERM or SIGINT (or `stop_after` seconds); exit code 0 on a clean stop.
 
-    `sources` and `notify` replace the configured ones (used by `monitor demo`).
+    `notify` replaces the bot or the log as the candidates' destination (`monitor demo`).
     """
+    settings = config.settings
     parse_addr(settings.monitor_http_addr)  # a bad address stops start-up before anything else
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with open_pipeline(settings) as pipeline, AsyncExitStack() as stack:
+    async with open_pipeline(config) as pipeline, AsyncExitStack() as stack:
         assert pipeline.engine is not None
-        if sources is not None:
-            pipeline.sources = sources
         readiness = Readiness(pipeline.engine)
-        announce, send_files = await _notifiers(settings, pipeline, readiness, stack)
+        announce, send_files = await _notifiers(config, pipeline, readiness, stack)
         if notify is not None:
             pipeline.notify = notify
         stack.push_async_callback(await start_http(readiness, settings.monitor_http_addr))
-        daemon = Daemon(settings, pipeline, announce, readiness, send_files)
+        daemon = Daemon(config, pipeline, announce, readiness, send_files)
         enabled = [s for s in pipeline.sources.values() if s.enabled]
         daemon.start(enabled)
         log.info("daemon started %s", fields(sources=len(enabled),
@@ -196,10 +195,10 @@ async def run_daemon(settings: Settings, *, sources: dict[str, Source] | None = 
     return 0
 
 
-async def _notifiers(settings: Settings, pipeline: Pipeline, readiness: Readiness,
+async def _notifiers(config: Config, pipeline: Pipeline, readiness: Readiness,
                      stack: AsyncExitStack) -> tuple[Announce, Callable[..., Awaitable[None]] | None]:
     """The bot's outbox when a token is set (and the bot is connected), else the log."""
-    if not settings.telegram_bot_token:
+    if not config.settings.telegram_bot_token:
         log.info("no TELEGRAM_BOT_TOKEN: candidates go to the log")
         pipeline.notify = log_candidates
         return log_alert, None
@@ -210,7 +209,7 @@ async def _notifiers(settings: Settings, pipeline: Pipeline, readiness: Readines
     assert pipeline.engine is not None
     try:
         outbox = await stack.enter_async_context(
-            running_bot(settings, pipeline.engine, pipeline.sources))
+            running_bot(config, pipeline.engine))
     except InvalidToken:
         raise ConfigError("TELEGRAM_BOT_TOKEN: rejected by the Telegram Bot API") from None
     pipeline.notify = outbox.notify

@@ -18,7 +18,7 @@ so tests can assert conditional headers and politeness.
 (`<name>` + `<name>.headers.txt`): the saved status and headers are replayed, hop-by-hop headers
 recomputed, and absolute `Location`s rewritten to this server so nothing leaves 127.0.0.1.
 
-Run standalone: `python -m monitor.replay --dir /fmprc=../shared/fixtures/feeds/fmprc --port 8000`.
+Run standalone: `python -m monitor.replay.server --dir /fmprc=../shared/fixtures/feeds/fmprc --port 8000`.
 It lives in the package (not under tests/) because `monitor demo` serves recorded sources with it.
 """
 
@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from monitor.saved import headers_path
+from monitor.fetch.saved import headers_path
 
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 Headers = dict[str, str] | list[tuple[str, str]]

@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from monitor.registry import Source, parse_interval
-from monitor.store.sources import Health
+from monitor.config.sources import parse_interval
+from monitor.models import Source
+from monitor.store.health import Health
 
 PAUSE_AFTER = 5
 BACKOFF_CAP = timedelta(hours=24)
-LAYOUT_KINDS = ("empty", "malformed", "maintenance")
+LAYOUT_KINDS = ("empty", "malformed", "error_page")
 DEFAULT_QUIET = timedelta(days=3)
 
 

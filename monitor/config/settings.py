@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from monitor.errors import ConfigError
 
 SECRETS = ("telegram_bot_token", "database_url")
+_QUIET = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d$")
 _EXPORT_AT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
 IdList = Annotated[list[int], NoDecode]
 
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     monitor_topics: Path = Path("topics.yaml")
     monitor_timezone: str = "Europe/London"
     monitor_http_addr: str = "127.0.0.1:8080"
+    # Several think-tank CDNs answer 403 to library user agents; Xinhua redirects mobile UAs.
     monitor_user_agent: str = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
                                "(KHTML, like Gecko) Chrome/131.0 Safari/537.36")
     monitor_timeout: float = Field(default=20.0, gt=0)  # connect/read, seconds
@@ -50,6 +52,9 @@ class Settings(BaseSettings):
     telegram_editor_chat_ids: IdList = []
     telegram_allowed_user_ids: IdList = []
     telegram_api_base_url: str = ""
+    telegram_quiet_hours: str = ""  # e.g. 22:00-07:00 in MONITOR_TIMEZONE: no cards then
+    telegram_digest_at: int = Field(default=5, ge=2)  # this many waiting cards become a digest
+    telegram_min_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
 
     @field_validator("telegram_editor_chat_ids", "telegram_allowed_user_ids", mode="before")
     @classmethod
@@ -73,6 +78,13 @@ class Settings(BaseSettings):
         if value.strip() and not _EXPORT_AT.match(value.strip().lower()):
             raise ValueError(f"{value!r} is not a weekday and time like 'fri 17:00' (or empty)")
         return value.strip().lower()
+
+    @field_validator("telegram_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value.strip() and not _QUIET.match(value.strip()):
+            raise ValueError(f"{value!r} is not a range like '22:00-07:00' (or empty)")
+        return value.strip()
 
     @property
     def export_schedule(self) -> tuple[str, int, int] | None:

@@ -7,7 +7,6 @@ as features (and, without a trained model, as its whole model), and exports use 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -91,18 +90,21 @@ def term_regex(term: str) -> str:
     return rf"(?i:(?<!\w){escaped})"
 
 
-def default_topics_path() -> Path:
-    """`MONITOR_TOPICS`, else `topics.yaml` in the working directory, else beside the package."""
-    env = os.environ.get("MONITOR_TOPICS")
-    if env:
-        return Path(env)
-    here = Path("topics.yaml")
-    return here if here.exists() else Path(__file__).resolve().parents[1] / "topics.yaml"
+PACKAGED_TOPICS = Path(__file__).resolve().parents[2] / "topics.yaml"
+
+
+def topics_path(path: str | Path | None = None) -> Path:
+    """The file to read: the given one (MONITOR_TOPICS, default `topics.yaml` in the working
+    directory); when that default is absent, the checkout's own beside the package."""
+    path = Path(path) if path is not None else Path("topics.yaml")
+    if not path.exists() and path == Path("topics.yaml") and PACKAGED_TOPICS.exists():
+        return PACKAGED_TOPICS
+    return path
 
 
 def load_topics(path: str | Path | None = None) -> Topics:
     """Read and validate the file; raises ConfigError naming the first bad key."""
-    path = Path(path) if path is not None else default_topics_path()
+    path = topics_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 import click
 
-from monitor.models import Item
-from monitor.registry import Source
-from monitor.replay import ReplayServer, Route
-from monitor.settings import Settings
+from monitor.config import Config
+from monitor.config.settings import Settings
+from monitor.models import Item, Source
+from monitor.replay.server import ReplayServer, Route
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "fixtures" / "adapters"
 LOCAL = ROOT / "tests" / "fixtures" / "feeds"
 SHARED = ROOT.parent / "shared" / "fixtures" / "feeds"
@@ -74,12 +74,11 @@ def demo_sources(sources: dict[str, Source], polled: dict[str, list[str]],
     return out
 
 
-def printer(settings: Settings, sources: dict[str, Source]):  # -> async (items) -> None
+def printer(config: Config):  # -> async (items) -> None
     """The notifier: each candidate printed as its Telegram card would read."""
     from monitor.bot.render import card_text
-    from monitor.topics import load_topics
 
-    topics = load_topics(settings.monitor_topics)
+    settings, sources, topics = config.settings, config.sources, config.topics
 
     async def show(items: list[Item]) -> None:
         for item in items:
@@ -101,8 +100,9 @@ def _plain(card: str) -> str:
 
 async def run_demo(settings: Settings, run_for: float = RUN_FOR) -> int:
     """Serve, run the daemon until `run_for` seconds have passed, print a summary."""
-    from monitor.bootstrap import sources_by_id
-    from monitor.daemon import run_daemon
+    from monitor.adapters import ADAPTERS
+    from monitor.config import load_config
+    from monitor.daemon.run import run_daemon
 
     if not CASES.is_dir():
         click.echo("monitor demo: needs the source checkout (tests/fixtures is absent)", err=True)
@@ -117,11 +117,12 @@ async def run_demo(settings: Settings, run_for: float = RUN_FOR) -> int:
     with ReplayServer() as server:
         server.route("/broken/feed.xml", Route(status=500, body=b"Internal Server Error"))
         polled = demo_routes(server)
-        sources = demo_sources(sources_by_id(settings), polled, server.url("/broken/feed.xml"))
+        config = load_config(settings, ADAPTERS)
+        sources = demo_sources(config.sources, polled, server.url("/broken/feed.xml"))
+        config = replace(config, sources=sources)
         click.echo(f"monitor demo: {len(sources)} sources replayed from {server.origin} "
                    f"(clock ×{SPEED:g}), database in {workdir}; stops after {run_for:.0f}s\n")
-        code = await run_daemon(settings, sources=sources, notify=printer(settings, sources),
-                                stop_after=run_for)
+        code = await run_daemon(config, notify=printer(config), stop_after=run_for)
     await _summary(settings, sources)
     click.echo(f"\nmonitor demo: done. Look around with MONITOR_STORAGE={workdir} "
                f"monitor items / monitor export --week …")
@@ -130,8 +131,8 @@ async def run_demo(settings: Settings, run_for: float = RUN_FOR) -> int:
 
 async def _summary(settings: Settings, sources: dict[str, Source]) -> None:
     """What the editor's /sources would say at the end, and how many items were kept back."""
+    from monitor.store import health as health_store
     from monitor.store import items as item_store
-    from monitor.store import sources as health_store
     from monitor.store.db import open_database
 
     engine = await open_database(settings.db_url)
@@ -143,7 +144,7 @@ async def _summary(settings: Settings, sources: dict[str, Source]) -> None:
     relevant = sum(1 for i in stored if i.bucket != "off_topic")
     click.echo(f"\n{len(stored)} items stored: {relevant} candidates posted, "
                f"{len(stored) - relevant} judged off-topic and kept back.")
-    for sid, src in sorted(sources.items()):
+    for sid in sorted(sources):
         h = health.get(sid)
         state = ("not polled" if h is None else f"ok, {h.items_last_poll} items"
                  if not h.consecutive_errors else

@@ -7,7 +7,7 @@ start-up with one line naming the entry and the key (`ConfigError`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from monitor.adapters import ADAPTERS
 from monitor.errors import ConfigError
+from monitor.models import Source
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -26,28 +26,6 @@ MIN_INTERVAL = timedelta(minutes=1)
 _MONTH_DAYS = re.compile(r"^\d\d-\d\d\.\.\d\d-\d\d$")
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One polled source. `outlet` is the name exports print ("… for TASS")."""
-
-    id: str
-    name: str
-    adapter: str
-    urls: tuple[str, ...]
-    language: str
-    interval: timedelta
-    timezone: str = "UTC"
-    enabled: bool = True
-    reason: str = ""  # why it is disabled, shown by `monitor sources`
-    outlet: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def option(self, name: str, default: Any = None) -> Any:
-        return self.options.get(name, default)
 
 
 def parse_interval(value: Any) -> timedelta:
@@ -61,8 +39,12 @@ def parse_interval(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def load_sources(path: str | Path) -> list[Source]:
-    """Every entry of the file, in file order; raises ConfigError on the first bad one."""
+def load_sources(path: str | Path, adapters: Collection[str]) -> list[Source]:
+    """Every entry of the file, in file order; raises ConfigError on the first bad one.
+
+    `adapters` are the known adapter names (`monitor.adapters.ADAPTERS`, passed in by
+    bootstrap: configuration sits below the adapters and does not import them).
+    """
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -79,7 +61,7 @@ def load_sources(path: str | Path) -> list[Source]:
     sources: list[Source] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        source = _source(path, index, entry)
+        source = _source(path, index, entry, adapters)
         if source.id in seen:
             raise ConfigError(f"{path}: source {source.id!r}: key 'id': duplicate id")
         seen.add(source.id)
@@ -87,7 +69,7 @@ def load_sources(path: str | Path) -> list[Source]:
     return sources
 
 
-def _source(path: Path, index: int, entry: Any) -> Source:
+def _source(path: Path, index: int, entry: Any, adapters: Collection[str]) -> Source:
     label = f"{path}: source #{index + 1}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{label}: expected a mapping")
@@ -103,8 +85,8 @@ def _source(path: Path, index: int, entry: Any) -> Source:
     if unknown:
         raise fail(sorted(unknown)[0], "unknown key")
     adapter = entry.get("adapter")
-    if adapter not in ADAPTERS:
-        raise fail("adapter", f"unknown adapter {adapter!r} (known: {', '.join(sorted(ADAPTERS))})")
+    if adapter not in adapters:
+        raise fail("adapter", f"unknown adapter {adapter!r} (known: {', '.join(sorted(adapters))})")
     urls = entry.get("urls")
     if isinstance(urls, str):
         urls = [urls]

@@ -48,27 +48,3 @@ def embed(texts: list[str]) -> np.ndarray:
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
     return out
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine similarity matrix (len(a), len(b)) of row vectors; 1-D inputs count as one row.
-
-    Rows from `embed` are already unit length, but this renormalises so callers may pass means
-    (story centroids, prototypes) directly.
-    """
-    a2 = np.atleast_2d(np.asarray(a, dtype=np.float32))
-    b2 = np.atleast_2d(np.asarray(b, dtype=np.float32))
-    an = np.linalg.norm(a2, axis=1, keepdims=True)
-    bn = np.linalg.norm(b2, axis=1, keepdims=True)
-    a2 = np.divide(a2, an, out=np.zeros_like(a2), where=an > 0)
-    b2 = np.divide(b2, bn, out=np.zeros_like(b2), where=bn > 0)
-    return a2 @ b2.T
-
-
-def item_text(title: str, summary: str = "") -> str:
-    """The text we embed for a news item: headline, then the lead."""
-    title = (title or "").strip()
-    summary = " ".join((summary or "").split())
-    if title and summary:
-        return f"{title}. {summary}" if title[-1:] not in ".!?。！？" else f"{title} {summary}"
-    return title or summary

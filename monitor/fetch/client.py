@@ -34,17 +34,21 @@ from typing import Any
 
 import httpx
 
-from monitor.adapters.base import Get
-from monitor.decoders import read_capped
-from monitor.errors import (BadRedirect, ConnectFailed, FetchError, FetchTimeout, HTTPStatus,
-                            RateLimited)
-from monitor.models import RawResponse
+from monitor.config.settings import Settings
+from monitor.errors import (
+    BadRedirect,
+    ConnectFailed,
+    ErrorPage,
+    FetchError,
+    FetchTimeout,
+    HTTPStatus,
+    RateLimited,
+)
+from monitor.fetch.decoders import read_capped
+from monitor.models import Get, RawResponse
 
 log = logging.getLogger(__name__)
 
-# Several think-tank CDNs answer 403 to library user agents; Xinhua redirects mobile UAs.
-DEFAULT_USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-                      "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
                "text/html;q=0.8, */*;q=0.5")
 # Only the codings our bounded decompressor reads; advertising br/zstd would bypass the cap.
@@ -56,21 +60,37 @@ ERROR_PAGE = re.compile(r"/(?:error|404|notfound|not-found)(?:[._-][^/]*)?$|/sys
 LOGIN_PAGE = re.compile(r"log-?in|sign-?in|sso|auth|captcha|challenge", re.I)
 
 
+_DEFAULTS = Settings.model_fields  # the one set of defaults: the documented variables
+
+
+def _default(name: str) -> Any:
+    return _DEFAULTS[name].default
+
+
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
-    """Knobs of the fetcher; defaults follow miniflux (20 s, 15 MiB after decoding, 5 hops)."""
+    """Knobs of the fetcher. The documented ones default to their `Settings` variables
+    (MONITOR_TIMEOUT, MONITOR_DEADLINE, MONITOR_MAX_BODY, MONITOR_HOST_DELAY, MONITOR_RETRIES,
+    MONITOR_USER_AGENT); `from_settings` applies the environment's values."""
 
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = _default("monitor_user_agent")
     connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    deadline: float = 30.0  # one attempt, redirects and body included
-    max_bytes: int = 15 * 1024 * 1024  # decoded body
+    read_timeout: float = _default("monitor_timeout")
+    deadline: float = _default("monitor_deadline")  # one attempt, redirects and body included
+    max_bytes: int = _default("monitor_max_body")  # decoded body
     max_redirects: int = 5
-    retries: int = 2  # extra attempts after the first
+    retries: int = _default("monitor_retries")  # extra attempts after the first
     backoff: float = 2.0  # first retry waits about this long, doubling each time
     backoff_max: float = 60.0
     retry_after_max: float = 120.0  # a longer Retry-After is the scheduler's business
-    host_delay: float = 1.0  # minimum seconds between request starts to one host
+    host_delay: float = _default("monitor_host_delay")  # seconds between request starts to a host
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchSettings:
+        return cls(user_agent=settings.monitor_user_agent, read_timeout=settings.monitor_timeout,
+                   connect_timeout=min(10.0, settings.monitor_timeout),
+                   deadline=settings.monitor_deadline, max_bytes=settings.monitor_max_body,
+                   host_delay=settings.monitor_host_delay, retries=settings.monitor_retries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +263,7 @@ class Fetcher:
         if target.scheme not in ("http", "https"):
             raise BadRedirect(f"{url}: redirected to a non-HTTP URL {target}", url=url)
         if ERROR_PAGE.search(target.path):
-            raise BadRedirect(f"{url}: redirected to an error page {target}", url=url)
+            raise ErrorPage(f"{url}: redirected to an error page {target}", url=url)
         if _site(target.host) != _site(origin.host):
             if LOGIN_PAGE.search(target.path):
                 raise BadRedirect(f"{url}: redirected to a login page {target}", url=url)

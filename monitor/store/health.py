@@ -5,8 +5,9 @@ A failed poll only touches this table: stored items are never rewritten by a fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -56,10 +57,15 @@ async def get_health(engine: AsyncEngine, source: str) -> Health:
 
 
 async def record_success(engine: AsyncEngine, source: str, *, items: int, new: int,
-                         validators: dict[str, dict[str, str]]) -> None:
-    """A poll that parsed: reset the error count, keep the conditional-GET validators."""
+                         validators: dict[str, dict[str, str]],
+                         current: Health | None = None) -> Health:
+    """A poll that parsed: reset the error count, keep the conditional-GET validators.
+
+    `current` is the row as read at the start of the poll (read here when not given); the new
+    row is returned, so a poll reads its health row once.
+    """
     now = datetime.now(timezone.utc)
-    current = await get_health(engine, source)
+    current = current or await get_health(engine, source)
     merged = {**current.validators, **validators}
     values = dict(source=source, last_attempt=now, last_success=now, consecutive_errors=0,
                   items_last_poll=items, new_last_poll=new, validators=merged,
@@ -67,12 +73,15 @@ async def record_success(engine: AsyncEngine, source: str, *, items: int, new: i
                   quiet_alerted=current.quiet_alerted and not new)
     async with engine.begin() as conn:
         await conn.execute(upsert(engine, source_health, "source", values))
+    return _updated(current, values)
 
 
-async def record_failure(engine: AsyncEngine, source: str, error: MonitorError) -> Health:
-    """A failed poll: count it and keep its kind; validators stay as they were."""
+async def record_failure(engine: AsyncEngine, source: str, error: MonitorError, *,
+                         current: Health | None = None) -> Health:
+    """A failed poll: count it and keep its kind; validators stay as they were. Returns the
+    new row (`current` as in `record_success`)."""
     now = datetime.now(timezone.utc)
-    current = await get_health(engine, source)
+    current = current or await get_health(engine, source)
     retry = getattr(error, "retry_after", None)
     values = dict(source=source, last_attempt=now, last_error=str(error)[:500],
                   last_error_kind=error.kind, last_error_at=now,
@@ -81,7 +90,12 @@ async def record_failure(engine: AsyncEngine, source: str, error: MonitorError) 
                   retry_after=now + timedelta(seconds=retry) if retry else None)
     async with engine.begin() as conn:
         await conn.execute(upsert(engine, source_health, "source", values))
-    return await get_health(engine, source)
+    return _updated(current, values)
+
+
+def _updated(current: Health, values: dict[str, Any]) -> Health:
+    """The row as written: the old one with the written columns replaced."""
+    return replace(current, **{k: v for k, v in values.items() if k != "source"})
 
 
 async def set_paused(engine: AsyncEngine, source: str, paused: bool) -> None:

@@ -1,0 +1,51 @@
+"""Text cleaning shared by the adapters, normalize and the renderers (a leaf: imports nothing of ours).
+
+Every stage that compares or shows text needs the same idea of "the same text": entities
+unescaped, NFC, and every run of white space (NBSP, ideographic space, CRLF) as one space.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+from lxml import html as lxml_html
+
+_SPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+
+def clean_text(text: str | None) -> str:
+    """Entities unescaped, NFC, NBSP and every run of white space (CRLF too) as one space.
+
+    NFC, not NFKC: NFKC would turn Chinese full-width punctuation (，（）) into ASCII.
+    """
+    if not text:
+        return ""
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFC", text.replace("\u00a0", " "))
+    return _SPACE.sub(" ", text).strip()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Visible text of an HTML fragment (feed summaries), cleaned."""
+    if not fragment or not fragment.strip():
+        return ""
+    if "<" not in fragment:
+        return clean_text(fragment)
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises several types on odd fragments; the text is still wanted
+        return clean_text(re.sub(r"<[^>]+>", " ", fragment))
+    for bad in root.xpath(".//script|.//style"):
+        bad.drop_tree()
+    return clean_text(" ".join(root.itertext()))
+
+
+def item_text(title: str, summary: str = "") -> str:
+    """The text we embed for a news item: headline, then the lead."""
+    title = (title or "").strip()
+    summary = " ".join((summary or "").split())
+    if title and summary:
+        return f"{title}. {summary}" if title[-1:] not in ".!?。！？" else f"{title} {summary}"
+    return title or summary
