@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: venv run test demo bench clean
+.PHONY: venv run lint test demo bench clean
 
 venv: $(STAMP)
 
@@ -19,7 +19,12 @@ run: venv
 	test -f $${MONITOR_STORAGE:-storage}/model/classifier.npz || $(BIN)/monitor train
 	$(BIN)/monitor run
 
-test: venv
+# The architecture (import-linter contracts in pyproject.toml) and the lint come first.
+lint: venv
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check monitor tests bench
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv

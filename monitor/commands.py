@@ -103,7 +103,9 @@ async def import_files(config: Config, source_id: str, paths: list[Path], *,
     failed = total = new = 0
     show = sys.stderr.isatty() and len(paths) > 20
     async with open_pipeline(config, store=not dry_run, fetch=False) as pipeline:
-        with click.progressbar(paths, label="importing", file=sys.stderr) if show else _plain(paths) as bar:
+        progress = (click.progressbar(paths, label="importing", file=sys.stderr) if show
+                    else _plain(paths))
+        with progress as bar:
             for path in bar:
                 try:
                     raw = read_saved(path, base)

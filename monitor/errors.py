@@ -11,7 +11,8 @@
     │   └── BadRedirect             too many redirects, a login wall, a private or non-HTTP target
     ├── ParseError                  we got a body but it is not what this source serves
     │   ├── NotAFeed                malformed XML, HTML instead of a feed, wrong page type
-    │   ├── EmptyFeed               a 200 that parsed to zero items ("a quiet day" is not a 200 with nothing)
+    │   ├── EmptyFeed               a 200 that parsed to zero items (a quiet day is no items
+    │   │                           in a feed that answers, not a 200 with nothing in it)
     │   └── ErrorPage               the site's own error or maintenance page: a redirect to it
     │                               (MFA's /error.htm) or a 200 that is it (MFA's "system" page)
     ├── InternalError               a bug in any stage, caught at the source's boundary (logged with

@@ -1,4 +1,4 @@
-"""Prometheus metrics: one registry for the daemon, served at /metrics by `health.py`.
+"""Prometheus metrics: one registry for the daemon, served at /metrics by `daemon/http.py`.
 
 Counters are labelled by source and outcome so an operator can see which source breaks and how.
 """

@@ -1,4 +1,4 @@
-"""Text cleaning shared by the adapters, normalize and the renderers (a leaf: imports nothing of ours).
+"""Text cleaning shared by the adapters, normalize and the renderers (a leaf module).
 
 Every stage that compares or shows text needs the same idea of "the same text": entities
 unescaped, NFC, and every run of white space (NBSP, ideographic space, CRLF) as one space.

@@ -1,4 +1,4 @@
-"""`monitor.fetch.client` against a real HTTP server on 127.0.0.1 (tests/replay.py), one fault per test.
+"""`monitor.fetch.client` against a real HTTP server on 127.0.0.1 (monitor/replay/server.py), one fault per test.
 
 Timeouts, backoffs and caps are shrunk so the whole file runs in a few seconds; each test checks
 both the error class and what the server saw (how many requests, which headers, when).

@@ -39,7 +39,8 @@ from monitor.models import Item, RawResponse, Source
 from monitor.text import clean_text, html_to_text
 
 SYSTEM_URL = re.compile(r"/system/|/error\.html?\b", re.I)
-SYSTEM_TEXT = re.compile(r"系统维护|页面不存在|已被删除|system maintenance|page (?:not found|does not exist)",
+SYSTEM_TEXT = re.compile(r"系统维护|页面不存在|已被删除|system maintenance"
+                         r"|page (?:not found|does not exist)",
                          re.I)
 LISTING_2020 = ("div.newsLst_mod li a", "div.rebox_news li a")
 LISTING_2024 = ("ul.list1 li a", ".list1 li a")
@@ -52,7 +53,8 @@ BODY = ("#News_Body_Txt_A", ".TRS_UEDITOR", ".TRS_Editor", ".news_content",
 DATE_FIELD = ("#News_Body_Time", ".time span", ".time")
 TRS_BODY = re.compile(r"<meta\s+name=[\"']?TRSWCM\.ContStart[^>]*>(.*?)"
                       r"<meta\s+name=[\"']?TRSWCM\.ContEnd", re.I | re.S)
-TITLE_SUFFIX = re.compile(r"\s*(?:[—_-]+\s*(?:中华人民共和国外交部|Ministry of Foreign Affairs.*))$")
+TITLE_SUFFIX = re.compile(
+    r"\s*(?:[—_-]+\s*(?:中华人民共和国外交部|Ministry of Foreign Affairs.*))$")
 URL_DATE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
 LISTED_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # "(2020-07-03)" beside a ZH link
 

@@ -29,7 +29,8 @@ ARTICLE_LINK = re.compile(r"/(\d{8})/([0-9a-f]{32})/c\.html?$")
 TITLE = ("h1 .title", ".mheader h1 .title", "h1")
 HEADER_TIME = (".header-time", ".mheader .info")
 BODY = ("#detail #detailContent", "#detailContent", "#detail")
-WALLCLOCK = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{1,5}(\d{1,2}):(\d{2})(?::(\d{2}))?")
+WALLCLOCK = re.compile(
+    r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{1,5}(\d{1,2}):(\d{2})(?::(\d{2}))?")
 TITLE_SUFFIX = re.compile(r"\s*[-|_]\s*(新华网|Xinhua)?\s*$")
 MAX_SUMMARY = 1200
 

@@ -138,7 +138,8 @@ def _check_calendar(value: Any) -> str:
 
 def _check_number(low: float, high: float) -> Any:
     def check(value: Any) -> str:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number and low <= value <= high
         return "" if ok else f"expected a number from {low:g} to {high:g}"
     return check
 

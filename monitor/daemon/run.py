@@ -196,7 +196,8 @@ async def run_daemon(config: Config, *,
 
 
 async def _notifiers(config: Config, pipeline: Pipeline, readiness: Readiness,
-                     stack: AsyncExitStack) -> tuple[Announce, Callable[..., Awaitable[None]] | None]:
+                     stack: AsyncExitStack,
+                     ) -> tuple[Announce, Callable[..., Awaitable[None]] | None]:
     """The bot's outbox when a token is set (and the bot is connected), else the log."""
     if not config.settings.telegram_bot_token:
         log.info("no TELEGRAM_BOT_TOKEN: candidates go to the log")

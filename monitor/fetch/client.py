@@ -171,7 +171,8 @@ class Fetcher:
     async def get(self, url: str, *, method: str = "GET", json: Any = None,
                   conditional: bool = True, validators: Validators | None = None,
                   host_delay: float | None = None) -> RawResponse:
-        """Fetch `url`; a 304 is `RawResponse(status=304, content=b"")`; failures raise FetchError."""
+        """Fetch `url`; a 304 is `RawResponse(status=304, content=b"")`; failures raise
+        FetchError."""
         headers = validators.headers() if conditional and validators and method == "GET" else {}
         attempt = 0
         while True:

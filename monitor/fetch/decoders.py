@@ -1,7 +1,7 @@
 """A gzip/deflate decoder with a cap on what it produces (counted after decompression).
 
 httpx decodes Content-Encoding without any limit, so a small gzip bomb inflates to gigabytes;
-`fetch.py` reads the raw body and inflates it here, stopping at the cap. Only gzip and deflate
+`client.py` reads the raw body and inflates it here, stopping at the cap. Only gzip and deflate
 are advertised in Accept-Encoding, so no other coding reaches this module.
 """
 

@@ -1,8 +1,8 @@
 """Saved responses: a body file with an optional `<name>.headers.txt` beside it.
 
-The format `monitor import` reads, the raw-response ring buffer writes, and the test fixtures
-use: the headers file holds an optional status line (`HTTP/1.1 200 OK`) then `Name: value`
-lines. A `.gz` body is read as the gzip bytes the server sent and unpacked here.
+The format `monitor import` reads and the test fixtures and the replay server use: the headers
+file holds an optional status line (`HTTP/1.1 200 OK`) then `Name: value` lines. A `.gz`
+body is read as the gzip bytes the server sent and unpacked here.
 """
 
 from __future__ import annotations
@@ -47,10 +47,3 @@ def read_saved(path: str | Path, url: str) -> RawResponse:
     url = headers.get("Content-Location") or url
     return RawResponse(url=url, content=content, status=status, headers=headers, requested_url=url)
 
-
-def write_saved(raw: RawResponse, path: Path) -> None:
-    """Write body and headers in the same format (for the raw-response ring buffer)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw.content)
-    lines = [f"HTTP/1.1 {raw.status}"] + [f"{k}: {v}" for k, v in raw.headers.items()]
-    headers_path(path).write_text("\n".join(lines) + "\n", encoding="latin-1", errors="replace")

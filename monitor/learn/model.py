@@ -79,7 +79,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, k: int, weights: np.ndarray | None = None,
-                l2: float = 1e-3, steps: int = 300, rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+                l2: float = 1e-3, steps: int = 300,
+                rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by full-batch gradient descent.
 
     A few hundred to a few thousand examples of ~520 features fit in well under a second, so

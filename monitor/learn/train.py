@@ -2,10 +2,11 @@
 
 Every label source becomes one shape, `models.Label`: our own labelled set
 (monitor/learn/labels/train.jsonl, shipped with the package so a container has it), the July
-2024 newsletter issue read from ../shared at run time (never copied into the repo), and the editor's decisions from the store (kept → its bucket,
-moved → the new bucket, skipped → a lighter off-topic negative, since a skip can also mean
-"relevant but not this week"). The dev split (dev.jsonl) is never trained on, so its figures
-stay honest. `seed_model` is the fallback the classifier fits when no model file is usable.
+2024 newsletter issue read from ../shared at run time (never copied into the repo), and the
+editor's decisions from the store (kept → its bucket, moved → the new bucket, skipped → a
+lighter off-topic negative, since a skip can also mean "relevant but not this week"). The dev
+split (dev.jsonl) is never trained on, so its figures stay honest. `seed_model` is the fallback
+the classifier fits when no model file is usable.
 """
 
 from __future__ import annotations

@@ -14,11 +14,12 @@ the body, a body repeated to any size. A route whose headers carry ETag/Last-Mod
 to a matching conditional request. Every request is recorded (method, path, headers, arrival time)
 so tests can assert conditional headers and politeness.
 
-`serve_dir` maps a URL prefix to a directory of saved responses in `monitor/saved.py` format
+`serve_dir` maps a URL prefix to a directory of saved responses in `monitor/fetch/saved.py` format
 (`<name>` + `<name>.headers.txt`): the saved status and headers are replayed, hop-by-hop headers
 recomputed, and absolute `Location`s rewritten to this server so nothing leaves 127.0.0.1.
 
-Run standalone: `python -m monitor.replay.server --dir /fmprc=../shared/fixtures/feeds/fmprc --port 8000`.
+Run standalone:
+`python -m monitor.replay.server --dir /fmprc=../shared/fixtures/feeds/fmprc --port 8000`.
 It lives in the package (not under tests/) because `monitor demo` serves recorded sources with it.
 """
 

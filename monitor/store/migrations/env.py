@@ -1,4 +1,5 @@
-"""Alembic environment: run on the connection `db.migrate` hands over (no alembic.ini)."""
+"""Alembic environment: runs on the connection `db._upgrade` hands over when `db.open_database`
+migrates (no alembic.ini)."""
 
 from __future__ import annotations
 
