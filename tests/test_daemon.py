@@ -25,7 +25,8 @@ from telegram_server import BotAPIServer
 
 from monitor.bootstrap import load
 from monitor.daemon.run import log_alert
-from monitor.replay.server import ReplayServer, Route, closed_port
+from monitor.replay.faults import closed_port
+from monitor.replay.server import ReplayServer, Route
 
 TOKEN = "123456:TEST-token-for-the-daemon-tests"
 CHAT, EDITOR = -100777, 4242

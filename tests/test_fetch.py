@@ -36,7 +36,8 @@ from monitor.fetch.client import (
     retry_after_seconds,
     validators_of,
 )
-from monitor.replay.server import ReplayServer, Route, closed_port, gzip_bomb, gzipped, redirect
+from monitor.replay.faults import closed_port, gzip_bomb, gzipped, redirect
+from monitor.replay.server import ReplayServer, Route
 
 MiB = 1024 * 1024
 FAST = dict(connect_timeout=1.0, read_timeout=1.0, deadline=3.0, retries=2, backoff=0.05,

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT
 
-from monitor.replay.server import ReplayServer, Route, closed_port
+from monitor.replay.faults import closed_port
+from monitor.replay.server import ReplayServer, Route
 
 FEED = (FIXTURES / "feeds" / "pipeline" / "world.xml").read_bytes()
 EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'

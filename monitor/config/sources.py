@@ -7,7 +7,7 @@ start-up with one line naming the entry and the key (`ConfigError`).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -101,12 +101,7 @@ def _source(path: Path, index: int, entry: Any, adapters: Collection[str]) -> So
         ZoneInfo(str(tz))
     except (ZoneInfoNotFoundError, ValueError):
         raise fail("timezone", f"unknown time zone {tz!r}") from None
-    options = entry.get("options") or {}
-    if not isinstance(options, dict):
-        raise fail("options", "expected a mapping")
-    for key, value in options.items():
-        if key in _OPTION_CHECKS and (why := _OPTION_CHECKS[key](value)):
-            raise fail(f"options.{key}", why)
+    options = _options(entry.get("options") or {}, fail)
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         raise fail("enabled", "expected true or false")
@@ -117,6 +112,16 @@ def _source(path: Path, index: int, entry: Any, adapters: Collection[str]) -> So
         enabled=enabled, reason=str(entry.get("reason") or ""),
         outlet=str(entry.get("outlet") or name), options=options,
     )
+
+
+def _options(options: Any, fail: Callable[[str, str], ConfigError]) -> dict[str, Any]:
+    """The entry's `options`, each one the pipeline or daemon reads checked."""
+    if not isinstance(options, dict):
+        raise fail("options", "expected a mapping")
+    for key, value in options.items():
+        if key in _OPTION_CHECKS and (why := _OPTION_CHECKS[key](value)):
+            raise fail(f"options.{key}", why)
+    return options
 
 
 def _check_interval(value: Any) -> str:

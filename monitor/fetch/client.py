@@ -28,8 +28,6 @@ import logging
 import random
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -45,6 +43,7 @@ from monitor.errors import (
     RateLimited,
 )
 from monitor.fetch.decoders import read_capped
+from monitor.fetch.headers import Validators, retry_after_seconds, validators_of
 from monitor.models import Get, RawResponse
 
 log = logging.getLogger(__name__)
@@ -91,48 +90,6 @@ class FetchSettings:
                    connect_timeout=min(10.0, settings.monitor_timeout),
                    deadline=settings.monitor_deadline, max_bytes=settings.monitor_max_body,
                    host_delay=settings.monitor_host_delay, retries=settings.monitor_retries)
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What a conditional GET sends back: the response's ETag and Last-Modified."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.etag or self.last_modified)
-
-    def headers(self) -> dict[str, str]:
-        out = {}
-        if self.etag:
-            out["If-None-Match"] = self.etag
-        if self.last_modified:
-            out["If-Modified-Since"] = self.last_modified
-        return out
-
-
-def validators_of(raw: RawResponse) -> Validators:
-    """The validators to store for the next poll of this URL (empty on a 304 or an error)."""
-    if raw.status != 200:
-        return Validators()
-    return Validators(raw.header("etag"), raw.header("last-modified"))
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds from now: either delay-seconds or an HTTP date; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 class Fetcher:
