@@ -128,11 +128,13 @@ class Item:
     guid: str | None = None
     variant: str = ""  # which parse variant read it (adapter name + layout), for layout changes
     origin: str | None = None  # the outlet the page names as its original publisher, if any
+    date_only: bool = False  # the source gives the day, not the time (MFA listings)
     # normalize
     key: str = ""
     # store
     id: int | None = None
     first_seen: datetime | None = None
+    held: bool = False  # older than MONITOR_MAX_AGE at its source's first poll: never posted
     # dedupe
     story: str | None = None
     original: bool = True

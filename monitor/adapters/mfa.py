@@ -107,7 +107,8 @@ def link_item(anchor: Any, raw: RawResponse, source: Source, variant: str) -> It
     url = absolutize(anchor.get("href"), raw.url)
     published = bracket_date(anchor) or url_date(url) or date_in_text(title)
     return Item(source=source.id, url=url, title=title, published=published,
-                lang=source.language, guid=url, variant=f"{variant}-listing")
+                lang=source.language, guid=url, variant=f"{variant}-listing",
+                date_only=published is not None)  # listings print the day only
 
 
 def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item | None:
@@ -124,7 +125,8 @@ def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item
     body = html_to_text(match.group(1)) if match else first_text(root, *BODY)
     return Item(source=source.id, url=raw.url, title=title, summary=opening(body),
                 published=published, lang=source.language, guid=raw.url,
-                variant="mfa-2024-article" if current else "mfa-2020-article")
+                variant="mfa-2024-article" if current else "mfa-2020-article",
+                date_only=published is not None and (published.hour, published.minute) == (0, 0))
 
 
 def bracket_date(anchor: Any) -> datetime | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from monitor.errors import ConfigError
 
 SECRETS = ("telegram_bot_token", "database_url")
+_AGE = re.compile(r"^(\d+)\s*([dhm]?)$")
 _QUIET = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d$")
 _EXPORT_AT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
 IdList = Annotated[list[int], NoDecode]
@@ -48,6 +50,8 @@ class Settings(BaseSettings):
     monitor_export_at: str = "fri 17:00"  # weekly draft: weekday and time in MONITOR_TIMEZONE
     monitor_pause_after: int = Field(default=5, ge=1)  # failed polls before "paused" is announced
     monitor_time_scale: float = Field(default=1.0, ge=1.0)  # >1 compresses every poll interval
+    # items published this long before their source's first poll are stored, never posted
+    monitor_max_age: str = "3d"
     telegram_bot_token: str = ""
     telegram_editor_chat_ids: IdList = []
     telegram_allowed_user_ids: IdList = []
@@ -85,6 +89,21 @@ class Settings(BaseSettings):
         if value.strip() and not _QUIET.match(value.strip()):
             raise ValueError(f"{value!r} is not a range like '22:00-07:00' (or empty)")
         return value.strip()
+
+    @field_validator("monitor_max_age")
+    @classmethod
+    def _max_age(cls, value: str) -> str:
+        if not _AGE.match(value.strip()):
+            raise ValueError(f"{value!r} is not an age like '3d', '36h' or '0' (post everything)")
+        return value.strip()
+
+    @property
+    def max_age(self) -> timedelta | None:
+        """MONITOR_MAX_AGE as a timedelta; None when 0 (every backlog item is posted)."""
+        match = _AGE.match(self.monitor_max_age)
+        assert match is not None
+        seconds = int(match.group(1)) * {"": 86400, "d": 86400, "h": 3600, "m": 60}[match.group(2)]
+        return timedelta(seconds=seconds) if seconds else None
 
     @property
     def export_schedule(self) -> tuple[str, int, int] | None:

@@ -20,6 +20,11 @@ _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|_ga|ref|ref_
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_BOILERPLATE = (
+    re.compile(r"\s*The post\b.{1,400}?\bappeared first on\b.{1,200}$", re.S),
+    re.compile(r"\s*(?:\[(?:…|\.\.\.|&hellip;)\]|Continue reading\W*|Read more\W*|"
+               r"Читать далее\W*|阅读全文\W*)$", re.I),
+)
 MAX_TITLE = 500
 MAX_SUMMARY = 1200
 
@@ -28,9 +33,10 @@ def normalize(item: Item, source: Source, base_url: str = "") -> Item:
     """The item in canonical form, with `key` set. Mutates and returns the same object."""
     item.url = canonical_url(item.url, base_url or (source.urls[0] if source.urls else ""))
     item.title = clean_text(item.title)[:MAX_TITLE]
-    item.summary = clean_text(item.summary)[:MAX_SUMMARY]
+    item.summary = without_boilerplate(clean_text(item.summary))[:MAX_SUMMARY]
     item.authors = [a for a in dict.fromkeys(clean_text(a) for a in item.authors) if a]
-    item.published = to_utc(item.published, source)
+    item.published = (calendar_noon(item.published, source) if item.date_only
+                      else to_utc(item.published, source))
     item.lang = language(f"{item.title} {item.summary}", item.lang or source.language)
     item.key = identity_key(item, source)
     return item
@@ -57,6 +63,27 @@ def to_utc(value: datetime | None, source: Source) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=source.zone)
     return value.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def calendar_noon(value: datetime | None, source: Source) -> datetime | None:
+    """A time known only to the day, as 12:00 UTC of the source's own calendar day.
+
+    Stored at the source's midnight (00:00 Beijing), an MFA item of Monday 29 June would be
+    Sunday 28 June 17:00 in London: the wrong day on the card and the wrong week in the draft.
+    Noon UTC is the same calendar day in every zone within eleven hours of UTC.
+    """
+    if value is None:
+        return None
+    day = value.astimezone(source.zone).date() if value.tzinfo else value.date()
+    return datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+
+
+def without_boilerplate(text: str) -> str:
+    """The summary without the footers feed generators append: WordPress's "The post … appeared
+    first on …", a trailing "[…]" or "Read more", "Continue reading…"."""
+    for pattern in _BOILERPLATE:
+        text = pattern.sub("", text)
+    return text.strip()
 
 
 def language(text: str, default: str) -> str:

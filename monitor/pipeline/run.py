@@ -57,6 +57,7 @@ class Pipeline:
     classifier: Classifier | None = None
     notify: Notify | None = None
     embed: Callable[[list[str]], Any] | None = None  # texts → L2-normalised vectors
+    max_age: timedelta | None = None  # MONITOR_MAX_AGE: older backlog at a first poll is held
 
 
 @dataclass
@@ -137,9 +138,21 @@ async def process(pipeline: Pipeline, source: Source, items: list[Item],
     extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
                         "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
              for n, item in enumerate(items)}
+    await _hold_backlog(pipeline, source, items)
     inserted = await item_store.insert_new(engine, items, extra, demoted)
     await _notify(pipeline, inserted)
     return inserted
+
+
+async def _hold_backlog(pipeline: Pipeline, source: Source, items: list[Item]) -> None:
+    """Mark items published more than `max_age` before the source's first poll as held: stored
+    and searchable, never posted (a first poll would otherwise post years of archive)."""
+    if pipeline.max_age is None or pipeline.engine is None:
+        return
+    first = await item_store.first_seen_of(pipeline.engine, source.id)
+    cutoff = (first or datetime.now(timezone.utc)) - pipeline.max_age
+    for item in items:
+        item.held = item.published is not None and item.published < cutoff
 
 
 async def preview(pipeline: Pipeline, source: Source, items: list[Item],
@@ -179,7 +192,7 @@ async def _vectors(pipeline: Pipeline, items: list[Item]) -> Any:
 
 async def _notify(pipeline: Pipeline, inserted: list[Item]) -> None:
     """Post new relevant items; a failing notifier is logged and never fails the poll."""
-    relevant = [i for i in inserted if i.bucket != OFF_TOPIC]
+    relevant = [i for i in inserted if i.bucket != OFF_TOPIC and not i.held]
     if pipeline.notify is None or not relevant:
         return
     try:
@@ -209,7 +222,7 @@ async def open_pipeline(config: Config, *, store: bool = True,
     try:
         pipeline = Pipeline(engine=engine, sources=dict(config.sources),
                             classifier=load_classifier(settings, topics=config.topics),
-                            embed=embed)
+                            embed=embed, max_age=settings.max_age)
         if fetch:
             async with Fetcher(FetchSettings.from_settings(settings)) as fetcher:
                 pipeline.fetcher = fetcher

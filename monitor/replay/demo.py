@@ -112,6 +112,7 @@ async def run_demo(settings: Settings, run_for: float = RUN_FOR) -> int:
         "database_url": "", "monitor_storage": workdir, "telegram_bot_token": "",
         "monitor_host_delay": 0.0, "monitor_retries": 0, "monitor_http_addr": "127.0.0.1:0",
         "monitor_time_scale": SPEED,
+        "monitor_max_age": "0",  # the recordings are years old: show them all as candidates
         "monitor_sources": _checkout_file(settings.monitor_sources),
         "monitor_topics": _checkout_file(settings.monitor_topics)})
     with ReplayServer() as server:

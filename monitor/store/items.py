@@ -19,7 +19,7 @@ from monitor.store.schema import items as items_table
 _ITEM_COLUMNS = ("key", "source", "url", "title", "summary", "published", "first_seen", "lang",
                  "authors", "guid", "variant", "origin", "story", "original", "bucket",
                  "confidence", "scores", "why", "model_version", "status", "comment",
-                 "reviewed_by")
+                 "reviewed_by", "date_only", "held")
 
 
 
@@ -123,6 +123,15 @@ def row_item(row: Any) -> Item:
     item.scores = dict(row["scores"] or {})
     item.comment = item.comment or ""
     return item
+
+
+async def first_seen_of(engine: AsyncEngine, source: str) -> datetime | None:
+    """When the source's first stored item was seen: its first poll (None before it)."""
+    c = items_table.c
+    async with engine.connect() as conn:
+        when = (await conn.execute(select(func.min(c.first_seen))
+                                   .where(c.source == source))).scalar_one()
+    return _aware(when) if when is not None else None
 
 
 async def last_new_by_source(engine: AsyncEngine) -> dict[str, datetime]:

@@ -80,6 +80,8 @@ items = Table(
     Column("comment", Text),
     Column("reviewed_by", String(128)),
     Column("reviewed_at", UTCDateTime),
+    Column("date_only", Boolean, nullable=False, default=False),  # migration 0004
+    Column("held", Boolean, nullable=False, default=False),  # migration 0004
 )
 
 source_health = Table(
