@@ -237,10 +237,10 @@ def test_newsletter_items_are_recalled_by_a_model_that_never_saw_them(classifier
 
 @pytest.fixture(scope="module")
 def real_figures(tmp_path_factory):
-    """Figures on real.jsonl (real headlines; never trained on) for a model trained as
+    """Figures on real-dev.jsonl (real items; never trained on) for a model trained as
     `monitor train` does: our train split, plus the newsletter items when ../shared is there."""
     rows = [json.loads(line) for line in
-            (DEV_DIR / "real.jsonl").read_text(encoding="utf-8").splitlines() if line]
+            (DEV_DIR / "real-dev.jsonl").read_text(encoding="utf-8").splitlines() if line]
     path = train(default_examples(), tmp_path_factory.mktemp("real") / "classifier.npz")
     clf = load_classifier(model_path=path, topics=TOPICS)
     items = clf.classify([item(r["title"], r["summary"], r["lang"]) for r in rows])
