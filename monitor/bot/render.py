@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from monitor.config.topics import Topics
 from monitor.models import OFF_TOPIC, Item
+from monitor.store.decisions import Decision
 from monitor.store.health import Health
-from monitor.store.triage import Decision
 
 MAX_TEXT = 4096
 EXCERPT = 280  # characters: two to three lines on a phone
