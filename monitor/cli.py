@@ -210,7 +210,7 @@ def export_cmd(week: str | None, fmt: str, out: Path | None, kept_only: bool) ->
 async def _decisions(settings: Settings) -> list[Label]:
     """The editor's decisions in the store, as labels for training."""
     from monitor.store.db import open_database
-    from monitor.store.triage import labels
+    from monitor.store.decisions import labels
 
     engine = await open_database(settings.db_url)
     try:

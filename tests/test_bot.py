@@ -17,17 +17,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.bot import render
-from monitor.bot.app import COMMANDS, BotOptions, bot_options, running_bot
+from monitor.bot.app import COMMANDS, running_bot
+from monitor.bot.context import BotOptions, bot_options
 from monitor.bot.keyboards import Signer
-from monitor.bot.notify import QuietHours
+from monitor.bot.pacer import QuietHours
 from monitor.config import Config
 from monitor.config.settings import load_settings
 from monitor.config.topics import load_topics
 from monitor.errors import ConfigError
 from monitor.models import Item
+from monitor.store import decisions
 from monitor.store import health as source_store
 from monitor.store import items as item_store
-from monitor.store import triage
+from monitor.store import outbox as outbox_store
 from monitor.weeks import current_week
 from tests.conftest import ROOT
 from tests.telegram_server import BotAPIServer
@@ -108,7 +110,7 @@ def cards(server) -> list[dict]:
 
 
 async def status(engine, item_id: int) -> tuple[str, str | None, str]:
-    item = await triage.get_item(engine, item_id)
+    item = await decisions.get_item(engine, item_id)
     return item.status, item.bucket, item.comment
 
 
@@ -134,7 +136,7 @@ async def test_cards_keep_and_edit_in_place(server, bot, engine):
         assert set(buttons(cards(server)[0])) == {"↩ Undo", "💬 Comment"}
         answers = server.calls_of("answerCallbackQuery")
         assert answers[-1].params.get("text") == "Kept."
-        decision = (await triage.history(engine, items[0].id))[0]
+        decision = (await decisions.history(engine, items[0].id))[0]
         assert (decision.user_id, decision.action, decision.bucket_from) == (
             EDITOR, "keep", "military_security")
     assert len(server.calls_of("sendMessage")) == 2  # each card once
@@ -175,7 +177,7 @@ async def test_move_comment_reply_and_undo(server, bot, engine, topics):
         assert await status(engine, item.id) == ("new", "military_security",
                                                  "Plain follow-up comment")
         assert "✅ Keep" in buttons(server.messages[(CHAT, mid)])
-    assert [d.action for d in await triage.history(engine, item.id)] == [
+    assert [d.action for d in await decisions.history(engine, item.id)] == [
         "move", "comment", "comment", "comment", "undo"]
 
 
@@ -206,7 +208,7 @@ async def test_strangers_forged_and_replayed_presses_change_nothing(server, bot,
                                       if c.method != "sendMessage" or c in refusals])
         assert not server.calls_of("editMessageText")
         assert await status(engine, item.id) == ("new", "military_security", "")
-        assert await triage.history(engine, item.id) == []
+        assert await decisions.history(engine, item.id) == []
 
         # replay: Keep, Undo, then the first Keep's data again (it was drawn for revision 0)
         server.press(CHAT, EDITOR, mid, keep)
@@ -219,7 +221,7 @@ async def test_strangers_forged_and_replayed_presses_change_nothing(server, bot,
                     .startswith("This card has changed"), "the replay refused")
         assert (await status(engine, item.id))[0] == "new"
         assert len(server.calls_of("editMessageText")) == edits
-        assert len(await triage.history(engine, item.id)) == 2
+        assert len(await decisions.history(engine, item.id)) == 2
 
 
 async def test_429_every_card_exactly_once_in_order(server, bot, engine):
@@ -232,7 +234,7 @@ async def test_429_every_card_exactly_once_in_order(server, bot, engine):
     assert [m["text"].split("\n")[1] for m in cards(server)] == [
         f'<a href="https://tass.com/politics/{i}">Story &lt;{i}&gt; &amp; co</a>'
         for i in range(4)]
-    rows = await triage.outbox_rows(engine, CHAT)
+    rows = await outbox_store.outbox_rows(engine, CHAT)
     assert [r["state"] for r in rows] == ["sent"] * 4
 
 
@@ -243,7 +245,7 @@ async def test_network_error_is_retried(server, bot, engine):
         await outbox.notify(items)
         await until(lambda: len(cards(server)) == 2, "both cards after a 502")
     assert len(server.calls_of("sendMessage")) == 2
-    assert [r["attempts"] for r in await triage.outbox_rows(engine, CHAT)] == [2, 1]
+    assert [r["attempts"] for r in await outbox_store.outbox_rows(engine, CHAT)] == [2, 1]
 
 
 async def test_restart_mid_posting_loses_and_repeats_nothing(server, bot, engine):
@@ -254,12 +256,12 @@ async def test_restart_mid_posting_loses_and_repeats_nothing(server, bot, engine
         await until(lambda: len(cards(server)) >= 2, "two cards before the restart")
     # stopped with cards still waiting (and one in flight when the stop came)
     assert len(cards(server)) < 4
-    rows = await triage.outbox_rows(engine, CHAT)
+    rows = await outbox_store.outbox_rows(engine, CHAT)
     waiting = [r for r in rows if r["state"] == "pending"]
     assert waiting
-    await triage.claim_next(engine, CHAT)  # as if a crash hit after a claim, before the send
+    await outbox_store.claim_next(engine, CHAT)  # as if a crash hit after a claim, before the send
     items += await stored(engine, 2, start=4)
-    await triage.enqueue(engine, [items[4].id], [CHAT])  # stored and enqueued while down
+    await outbox_store.enqueue(engine, [items[4].id], [CHAT])  # stored and enqueued while down
     # items[5] was stored but never enqueued (a crash between the two): caught up on start
     async with bot():
         await until(lambda: len(cards(server)) == 6, "all six cards after the restart")
@@ -288,7 +290,7 @@ async def test_burst_becomes_a_digest_reviewed_one_by_one(server, bot, engine):
                      buttons(server.messages[(CHAT, first["message_id"])])["Next ▶"])
         await until(lambda: len(cards(server)) == 2, "the second review card")
         assert "/politics/1" in cards(server)[1]["text"]
-    assert [r["state"] for r in await triage.outbox_rows(engine, CHAT)] == [
+    assert [r["state"] for r in await outbox_store.outbox_rows(engine, CHAT)] == [
         "sent", "sent", "digested", "digested", "digested", "digested"]
 
 
@@ -309,14 +311,14 @@ async def test_quiet_hours_hold_cards(server, bot, engine, settings):
         await outbox.notify(items)
         await asyncio.sleep(0.6)
         assert cards(server) == []
-    assert [r["state"] for r in await triage.outbox_rows(engine, CHAT)] == ["pending"] * 2
+    assert [r["state"] for r in await outbox_store.outbox_rows(engine, CHAT)] == ["pending"] * 2
 
 
 async def test_commands(server, bot, engine, settings):
     items = await stored(engine, 3, published=None)
-    await triage.decide(engine, items[0].id, rev=0, action="keep", user_id=EDITOR,
+    await decisions.decide(engine, items[0].id, rev=0, action="keep", user_id=EDITOR,
                         user_name="Ed")
-    await triage.decide(engine, items[0].id, rev=1, action="comment", user_id=EDITOR,
+    await decisions.decide(engine, items[0].id, rev=1, action="comment", user_id=EDITOR,
                         user_name="Ed", comment="Worth quoting")
 
     async def ask(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Triage store on SQLite and PostgreSQL: decisions as labels, stale presses, undo, the outbox."""
+"""The editor's store on SQLite and PostgreSQL: decisions as labels, stale presses, undo, the outbox."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 from monitor.models import Item
+from monitor.store import cards as card_store
+from monitor.store import decisions
 from monitor.store import items as item_store
-from monitor.store import triage
+from monitor.store import outbox as outbox_store
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
 
@@ -24,109 +26,109 @@ async def stored(engine, n: int = 3, bucket: str = "military_security") -> list[
 
 async def test_keep_move_skip_become_labels(engine):
     a, b, c = await stored(engine)
-    kept = await triage.decide(engine, a.id, rev=0, action="keep", user_id=7, user_name="Ed")
+    kept = await decisions.decide(engine, a.id, rev=0, action="keep", user_id=7, user_name="Ed")
     assert kept is not None and (kept.status_from, kept.status_to) == ("new", "kept")
-    assert await triage.decide(engine, b.id, rev=0, action="move", user_id=7, user_name="Ed",
+    assert await decisions.decide(engine, b.id, rev=0, action="move", user_id=7, user_name="Ed",
                                bucket="energy_minerals_cleantech")
-    assert await triage.decide(engine, c.id, rev=0, action="skip", user_id=7, user_name="Ed")
-    labels = await triage.labels(engine)
+    assert await decisions.decide(engine, c.id, rev=0, action="skip", user_id=7, user_name="Ed")
+    labels = await decisions.labels(engine)
     assert [lab.bucket for lab in labels] == ["military_security", "energy_minerals_cleantech",
                                               "off_topic"]
     first = labels[0]
     assert (first.title, first.summary, first.lang, first.bucket) == (
         "Title 0", "Summary 0", "en", "military_security")
     assert [lab.origin for lab in labels] == ["editor", "editor", "editor-skip"]
-    assert await triage.agreement(engine) == (1, 3)
-    item = await triage.get_item(engine, a.id)
+    assert await decisions.agreement(engine) == (1, 3)
+    item = await decisions.get_item(engine, a.id)
     assert item.status == "kept" and item.reviewed_by == "Ed"
-    moved = (await triage.history(engine, b.id))[0]
+    moved = (await decisions.history(engine, b.id))[0]
     assert (moved.bucket_from, moved.bucket_to, moved.user_id) == (
         "military_security", "energy_minerals_cleantech", 7)
 
 
 async def test_stale_or_replayed_revision_changes_nothing(engine):
     (a,) = await stored(engine, 1)
-    assert await triage.decide(engine, a.id, rev=0, action="keep", user_id=1, user_name="Ed")
-    again = await triage.decide(engine, a.id, rev=0, action="skip", user_id=1, user_name="Ed")
+    assert await decisions.decide(engine, a.id, rev=0, action="keep", user_id=1, user_name="Ed")
+    again = await decisions.decide(engine, a.id, rev=0, action="skip", user_id=1, user_name="Ed")
     assert again is None
-    assert (await triage.get_item(engine, a.id)).status == "kept"
-    assert await triage.decide(engine, a.id, rev=1, action="keep", user_id=1,
+    assert (await decisions.get_item(engine, a.id)).status == "kept"
+    assert await decisions.decide(engine, a.id, rev=1, action="keep", user_id=1,
                                user_name="Ed") is None  # not applicable to a kept item
-    assert await triage.decide(engine, 999_999, rev=0, action="keep", user_id=1,
+    assert await decisions.decide(engine, 999_999, rev=0, action="keep", user_id=1,
                                user_name="Ed") is None
-    assert len(await triage.history(engine, a.id)) == 1
+    assert len(await decisions.history(engine, a.id)) == 1
 
 
 async def test_racing_presses_commit_once(engine):
     (a,) = await stored(engine, 1)
     results = await asyncio.gather(*(
-        triage.decide(engine, a.id, rev=0, action=action, user_id=1, user_name="Ed")
+        decisions.decide(engine, a.id, rev=0, action=action, user_id=1, user_name="Ed")
         for action in ("keep", "skip", "keep", "skip")))
     assert sum(r is not None for r in results) == 1
-    assert len(await triage.history(engine, a.id)) == 1
+    assert len(await decisions.history(engine, a.id)) == 1
 
 
 async def test_undo_restores_status_and_bucket(engine):
     (a,) = await stored(engine, 1)
-    await triage.decide(engine, a.id, rev=0, action="move", user_id=1, user_name="Ed",
+    await decisions.decide(engine, a.id, rev=0, action="move", user_id=1, user_name="Ed",
                         bucket="tech_cyber_info")
-    await triage.decide(engine, a.id, rev=1, action="keep", user_id=1, user_name="Ed")
-    await triage.decide(engine, a.id, rev=2, action="comment", user_id=1, user_name="Ed",
+    await decisions.decide(engine, a.id, rev=1, action="keep", user_id=1, user_name="Ed")
+    await decisions.decide(engine, a.id, rev=2, action="comment", user_id=1, user_name="Ed",
                         comment="Worth a line")
-    assert await triage.decide(engine, a.id, rev=3, action="undo", user_id=1, user_name="Ed")
-    item = await triage.get_item(engine, a.id)
+    assert await decisions.decide(engine, a.id, rev=3, action="undo", user_id=1, user_name="Ed")
+    item = await decisions.get_item(engine, a.id)
     assert (item.status, item.bucket, item.comment) == ("new", "tech_cyber_info", "Worth a line")
-    assert await triage.decide(engine, a.id, rev=4, action="undo", user_id=1, user_name="Ed")
-    item = await triage.get_item(engine, a.id)
+    assert await decisions.decide(engine, a.id, rev=4, action="undo", user_id=1, user_name="Ed")
+    item = await decisions.get_item(engine, a.id)
     assert (item.status, item.bucket) == ("new", "military_security")
-    assert await triage.decide(engine, a.id, rev=5, action="undo", user_id=1,
+    assert await decisions.decide(engine, a.id, rev=5, action="undo", user_id=1,
                                user_name="Ed") is None  # nothing left to undo
-    assert await triage.labels(engine) == []
+    assert await decisions.labels(engine) == []
 
 
 async def test_outbox_posts_each_item_once_per_chat(engine):
     a, b = await stored(engine, 2)
-    assert await triage.enqueue(engine, [a.id, b.id], [10, 20]) == 4
-    assert await triage.enqueue(engine, [a.id, b.id], [10, 20]) == 0
-    claimed = await triage.claim_next(engine, 10)
+    assert await outbox_store.enqueue(engine, [a.id, b.id], [10, 20]) == 4
+    assert await outbox_store.enqueue(engine, [a.id, b.id], [10, 20]) == 0
+    claimed = await outbox_store.claim_next(engine, 10)
     assert claimed is not None and claimed[1].id == a.id
     # a crash here: the row stays `sending` until the bot starts again
-    assert await triage.recover(engine) == 1
-    outbox_id, item = await triage.claim_next(engine, 10)
+    assert await outbox_store.recover(engine) == 1
+    outbox_id, item = await outbox_store.claim_next(engine, 10)
     assert item.id == a.id
-    await triage.mark_sent(engine, outbox_id, 10, 555, item.id)
-    assert await triage.card_at(engine, 10, 555) == (a.id, "card")
-    assert (await triage.claim_next(engine, 10))[1].id == b.id
-    assert await triage.claim_next(engine, 10) is None
-    rows = await triage.outbox_rows(engine, 10)
+    await outbox_store.mark_sent(engine, outbox_id, 10, 555, item.id)
+    assert await card_store.card_at(engine, 10, 555) == (a.id, "card")
+    assert (await outbox_store.claim_next(engine, 10))[1].id == b.id
+    assert await outbox_store.claim_next(engine, 10) is None
+    rows = await outbox_store.outbox_rows(engine, 10)
     assert [(r["state"], r["attempts"]) for r in rows] == [("sent", 2), ("sending", 1)]
 
 
 async def test_digest_and_review_queue(engine):
     items = await stored(engine, 3)
-    await triage.enqueue(engine, [i.id for i in items], [10])
-    digest = await triage.queued(engine, 10)
+    await outbox_store.enqueue(engine, [i.id for i in items], [10])
+    digest = await outbox_store.queued(engine, 10)
     assert [i.id for _, i in digest] == [i.id for i in items]
-    await triage.mark_digested(engine, [row for row, _ in digest])
-    assert await triage.pending_count(engine, 10) == 0
-    first = await triage.next_for_review(engine, 10)
-    await triage.add_card(engine, 10, 77, first.id, "review")
-    assert (await triage.next_for_review(engine, 10)).id == items[1].id
+    await outbox_store.mark_digested(engine, [row for row, _ in digest])
+    assert await outbox_store.pending_count(engine, 10) == 0
+    first = await outbox_store.next_for_review(engine, 10)
+    await card_store.add_card(engine, 10, 77, first.id, "review")
+    assert (await outbox_store.next_for_review(engine, 10)).id == items[1].id
 
 
 async def test_catch_up_enqueues_what_a_crash_left_out(engine):
     a, b = await stored(engine, 2)
-    await triage.enqueue(engine, [a.id], [10])
+    await outbox_store.enqueue(engine, [a.id], [10])
     since = datetime.now(timezone.utc) - timedelta(hours=1)
-    assert await triage.catch_up(engine, [10], since) == 1
-    assert [r["item_id"] for r in await triage.outbox_rows(engine, 10)] == [a.id, b.id]
+    assert await outbox_store.catch_up(engine, [10], since) == 1
+    assert [r["item_id"] for r in await outbox_store.outbox_rows(engine, 10)] == [a.id, b.id]
 
 
 async def test_prompts_and_pending(engine):
     a, b, c = await stored(engine, 3)
-    await triage.set_prompt(engine, 10, 7, b.id)
-    assert await triage.take_prompt(engine, 10, 7) == b.id
-    assert await triage.take_prompt(engine, 10, 7) is None
-    await triage.decide(engine, a.id, rev=0, action="skip", user_id=7, user_name="Ed")
-    page, total = await triage.pending_items(engine, 0, 1)
+    await card_store.set_prompt(engine, 10, 7, b.id)
+    assert await card_store.take_prompt(engine, 10, 7) == b.id
+    assert await card_store.take_prompt(engine, 10, 7) is None
+    await decisions.decide(engine, a.id, rev=0, action="skip", user_id=7, user_name="Ed")
+    page, total = await decisions.pending_items(engine, 0, 1)
     assert total == 2 and [i.id for i in page] == [b.id]

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from conftest import ROOT
 
 from monitor.models import Item
+from monitor.store import decisions
 from monitor.store import items as item_store
-from monitor.store import triage
 from monitor.store.db import open_database
 
 
@@ -33,7 +33,7 @@ async def skip_one(url: str) -> None:
             source="tass", url="https://tass.com/sport/1", title="Zenit beat Spartak 2-1",
             key="k1", bucket="political_diplomatic", lang="en",
             published=datetime(2026, 11, 16, tzinfo=timezone.utc))])
-        decision = await triage.decide(engine, item.id, rev=0, action="skip", user_id=7,
+        decision = await decisions.decide(engine, item.id, rev=0, action="skip", user_id=7,
                                        user_name="editor")
         assert decision is not None
     finally:

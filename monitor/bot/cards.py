@@ -1,0 +1,79 @@
+"""Cards: an item's message in an editor chat, drawn from its state in the store.
+
+A card's text and buttons depend on the item, its revision (which the buttons carry) and its
+verdict in force (the footer, and whether Undo is offered); `decisions.card_state` reads all
+three in one connection, so drawing a card, or redrawing every card of an item after a
+decision, costs one read. The handlers and the outbox both post through `send_card` and
+`send_digest`; only these functions know how a card is laid out in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from monitor.bot import keyboards, render
+from monitor.bot.context import BotState
+from monitor.logs import fields
+from monitor.models import Item
+from monitor.store import cards as card_store
+from monitor.store import decisions
+from monitor.store.decisions import CardState
+
+log = logging.getLogger("monitor.bot")
+
+
+def card_markup(state: BotState, card: CardState, kind: str) -> InlineKeyboardMarkup:
+    """The card's buttons; a review card (from a digest) also offers Next once decided."""
+    return keyboards.card_keyboard(state.signer, card.item, card.rev,
+                                   undo=card.verdict is not None, review=kind == "review")
+
+
+def card_content(state: BotState, card: CardState, kind: str) -> tuple[str, InlineKeyboardMarkup]:
+    source = state.sources.get(card.item.source)
+    text = render.card_text(card.item, state.topics, state.zone,
+                            source.name if source else card.item.source, card.verdict)
+    return text, card_markup(state, card, kind)
+
+
+async def send_card(bot: Bot, state: BotState, chat: int, item_id: int, *, kind: str = "card",
+                    record: bool = True) -> Message | None:
+    """Posts an item's card (None if there is no such item); `record` registers it as a card
+    of the item (the outbox does so itself, with the outbox row)."""
+    card = await decisions.card_state(state.engine, item_id)
+    if card is None:
+        return None
+    text, markup = card_content(state, card, kind)
+    message = await bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                     disable_web_page_preview=True)
+    if record:
+        await card_store.add_card(state.engine, chat, message.message_id, item_id, kind)
+    return message
+
+
+async def send_digest(bot: Bot, state: BotState, chat: int, items: list[Item]) -> Message:
+    """One message announcing a burst of candidates, with Review and List buttons."""
+    return await bot.send_message(chat, render.digest_text(items, state.topics),
+                                  parse_mode=ParseMode.HTML,
+                                  reply_markup=keyboards.digest_keyboard(state.signer))
+
+
+async def refresh_cards(bot: Bot, state: BotState, item_id: int) -> None:
+    """Redraws every card of the item after a decision (text, decision, buttons)."""
+    card = await decisions.card_state(state.engine, item_id)
+    if card is None:
+        return
+    for chat, message_id, kind in await card_store.cards_of(state.engine, item_id):
+        text, markup = card_content(state, card, kind)
+        try:
+            await bot.edit_message_text(text, chat_id=chat, message_id=message_id,
+                                        parse_mode=ParseMode.HTML, reply_markup=markup,
+                                        disable_web_page_preview=True)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.warning("edit %s", fields(chat=chat, message=message_id, error=str(exc)))
+        except TelegramError as exc:
+            log.warning("edit %s", fields(chat=chat, message=message_id, error=str(exc)))

@@ -1,0 +1,167 @@
+"""Posting candidates: the outbox worker, which holds cards during quiet hours.
+
+`Outbox.notify` is the pipeline's notifier: it only writes outbox rows (one per item and editor
+chat), so a poll never waits for Telegram and nothing is lost if the bot is down. One worker
+task in the daemon's loop posts them in order: a burst of `digest_at` or more waiting cards
+becomes one digest message instead; nothing is posted during quiet hours (they wait, and
+arrive as cards or a digest when the hours end). Each row is claimed, sent and marked sent in
+the store (see `store/outbox.py`), so a restart never posts a card twice. The daemon also
+sends its alerts and the weekly draft through here, to the same editor chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from monitor import metrics
+from monitor.bot.cards import send_card, send_digest
+from monitor.bot.context import BotState
+from monitor.bot.pacer import retry_seconds
+from monitor.logs import fields
+from monitor.models import Item
+from monitor.store import outbox as outbox_store
+
+log = logging.getLogger("monitor.bot")
+CATCH_UP = timedelta(hours=24)  # items stored but never enqueued (a crash) are looked for this far
+
+
+class Outbox:
+    """The card queue in the database and the one task that empties it."""
+
+    def __init__(self, bot: Bot, state: BotState) -> None:
+        self.bot, self.state = bot, state
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._delay = state.options.idle
+        self.connected: Callable[[], bool] = lambda: False  # set by running_bot; for /readyz
+
+    async def notify(self, items: list[Item]) -> None:
+        """The pipeline's notifier: enqueue (never send) and wake the worker."""
+        ids = [i.id for i in items if i.id is not None]
+        if ids:
+            added = await outbox_store.enqueue(self.state.engine, ids, self.state.chats)
+            log.info("enqueued %s", fields(items=len(ids), cards=added))
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="monitor-outbox")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Let the card in flight finish (and be marked sent), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except asyncio.TimeoutError:
+            self._task.cancel()
+        self._task = None
+
+    async def _resume(self) -> None:
+        """Rows a crash left claimed go back in the queue; items never enqueued are added."""
+        engine = self.state.engine
+        try:
+            recovered = await outbox_store.recover(engine)
+            caught = await outbox_store.catch_up(engine, self.state.chats,
+                                                 datetime.now(timezone.utc) - CATCH_UP)
+        except Exception:  # the queue still works; the next start tries again
+            log.exception("outbox %s", fields(outcome="resume failed"))
+            return
+        if recovered or caught:
+            log.info("outbox resumed %s", fields(recovered=recovered, caught_up=caught))
+
+    async def _run(self) -> None:
+        await self._resume()
+        while not self._stopping:
+            self._wake.clear()
+            self._delay = self.state.options.idle
+            for chat in self.state.chats:
+                try:
+                    await self.deliver(chat)
+                except Exception:  # a database hiccup must not end the worker
+                    log.exception("outbox %s", fields(chat=chat, outcome="error"))
+                    self._delay = min(self._delay, 30.0)
+            if not self._stopping:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._delay)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def deliver(self, chat: int) -> None:
+        """Post what waits for one chat: a digest for a burst, else the cards in order."""
+        engine, options = self.state.engine, self.state.options
+        if options.quiet and options.quiet.active(datetime.now(self.state.zone)):
+            return
+        if await outbox_store.pending_count(engine, chat) >= options.digest_at:
+            await self._digest(chat)
+            return
+        while not self._stopping:
+            claimed = await outbox_store.claim_next(engine, chat)
+            if claimed is None or not await self._post(chat, *claimed):
+                return
+
+    async def _digest(self, chat: int) -> None:
+        queued = await outbox_store.queued(self.state.engine, chat)
+        try:
+            await send_digest(self.bot, self.state, chat, [item for _, item in queued])
+        except (RetryAfter, NetworkError) as exc:
+            self._retry_later(chat, exc)
+            return
+        await outbox_store.mark_digested(self.state.engine, [row for row, _ in queued])
+
+    async def _post(self, chat: int, outbox_id: int, item: Item) -> bool:
+        """Send one claimed card; True to go on with the next one."""
+        engine, item_id = self.state.engine, item.id or 0
+        try:
+            message = await send_card(self.bot, self.state, chat, item_id, record=False)
+        except (BadRequest, Forbidden) as exc:  # this card can never be sent as it is
+            await outbox_store.release(engine, outbox_id, str(exc), failed=True)
+            log.error("card %s", fields(chat=chat, item=item_id, outcome="refused",
+                                        error=str(exc)))
+            return not isinstance(exc, Forbidden)
+        except (RetryAfter, NetworkError) as exc:  # TimedOut is a NetworkError
+            await outbox_store.release(engine, outbox_id, str(exc))
+            self._retry_later(chat, exc)
+            return False
+        if message is None:  # the item went between the claim and the send
+            await outbox_store.release(engine, outbox_id, "no such item", failed=True)
+            return True
+        await outbox_store.mark_sent(engine, outbox_id, chat, message.message_id, item_id)
+        metrics.POSTED.inc()
+        log.info("card %s", fields(chat=chat, item=item_id, message=message.message_id))
+        return True
+
+    async def announce(self, text: str) -> None:
+        """A plain message to every editor chat (source alerts); a failure is only logged."""
+        for chat in self.state.chats:
+            try:
+                await self.bot.send_message(chat, text[:4096])
+            except TelegramError as exc:
+                log.warning("alert %s", fields(chat=chat, outcome="failed", error=str(exc)[:200]))
+
+    async def send_files(self, paths: list[Path], caption: str) -> None:
+        """Documents to every editor chat (the scheduled weekly draft)."""
+        for chat in self.state.chats:
+            for path in paths:
+                try:
+                    with path.open("rb") as handle:
+                        await self.bot.send_document(chat, handle, filename=path.name,
+                                                     caption=caption)
+                except TelegramError as exc:
+                    log.warning("document %s", fields(chat=chat, file=path.name,
+                                                      outcome="failed", error=str(exc)[:200]))
+
+    def _retry_later(self, chat: int, exc: Exception) -> None:
+        wait = retry_seconds(exc) if isinstance(exc, RetryAfter) else self.state.options.retry
+        log.warning("outbox %s", fields(chat=chat, outcome=type(exc).__name__, retry_in=wait,
+                                        error=str(exc)[:200]))
+        self._delay = min(self._delay, wait)

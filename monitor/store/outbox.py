@@ -1,0 +1,147 @@
+"""The card outbox: which candidate goes to which editor chat, and how far its posting got.
+
+The outbox holds one row per (item, chat), so a candidate is posted once however often it is
+enqueued. A row is claimed (`sending`) and then marked `sent` with its message id, each in its
+own transaction; rows left `sending` by a crash go back to `pending` when the bot starts (the
+one card whose send was in flight may then repeat). A burst posted as one digest leaves its
+rows `digested` until the editor reviews them one by one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.models import OFF_TOPIC, Item
+from monitor.store.db import insert_ignoring_duplicates
+from monitor.store.items import row_item
+from monitor.store.schema import cards, items, outbox
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def enqueue(engine: AsyncEngine, item_ids: list[int], chats: list[int]) -> int:
+    """One pending card per (item, chat); rows already there stay as they are. Returns new rows."""
+    now, added = _now(), 0
+    stmt = insert_ignoring_duplicates(engine, outbox).returning(outbox.c.id)
+    async with engine.begin() as conn:
+        for item_id in item_ids:
+            for chat in chats:
+                result = await conn.execute(stmt.values(item_id=item_id, chat_id=chat,
+                                                        state="pending", attempts=0,
+                                                        created_at=now))
+                added += len(result.all())
+    return added
+
+
+async def recover(engine: AsyncEngine) -> int:
+    """Rows a crash left `sending` go back to `pending`; returns how many."""
+    async with engine.begin() as conn:
+        result = await conn.execute(update(outbox).where(outbox.c.state == "sending")
+                                    .values(state="pending"))
+    return result.rowcount or 0
+
+
+async def catch_up(engine: AsyncEngine, chats: list[int], since: datetime) -> int:
+    """Enqueue relevant new items first seen since `since` that never reached the outbox.
+
+    Covers a crash between storing items and enqueueing them. Held items (backlog older than
+    MONITOR_MAX_AGE at a source's first poll) never reach the outbox, so they are not missing.
+    """
+    c = items.c
+    query = select(c.id).where(c.first_seen >= since, c.status == "new", c.held.is_(False),
+                               func.coalesce(c.bucket, "") != OFF_TOPIC).order_by(c.id)
+    async with engine.connect() as conn:
+        ids = [r[0] for r in await conn.execute(query)]
+        known = {(r.item_id, r.chat_id) for r in await conn.execute(
+            select(outbox.c.item_id, outbox.c.chat_id).where(outbox.c.item_id.in_(ids)))}
+    total = 0
+    for chat in chats:
+        missing = [i for i in ids if (i, chat) not in known]
+        total += await enqueue(engine, missing, [chat]) if missing else 0
+    return total
+
+
+async def pending_count(engine: AsyncEngine, chat: int) -> int:
+    query = select(func.count()).select_from(outbox).where(outbox.c.chat_id == chat,
+                                                           outbox.c.state == "pending")
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def claim_next(engine: AsyncEngine, chat: int) -> tuple[int, Item] | None:
+    """The oldest pending card of the chat, marked `sending` (attempts + 1) in one transaction."""
+    o = outbox.c
+    async with engine.begin() as conn:
+        row = (await conn.execute(select(o.id, o.item_id).where(
+            o.chat_id == chat, o.state == "pending").order_by(o.id).limit(1))).first()
+        if row is None:
+            return None
+        claimed = await conn.execute(update(outbox).where(o.id == row.id, o.state == "pending")
+                                     .values(state="sending", attempts=o.attempts + 1))
+        if claimed.rowcount != 1:
+            return None
+        item = (await conn.execute(select(items).where(items.c.id == row.item_id))
+                ).mappings().first()
+    return row.id, row_item(item)
+
+
+async def mark_sent(engine: AsyncEngine, outbox_id: int, chat: int, message_id: int,
+                    item_id: int) -> None:
+    """The card is in the chat: record its message id and register it as a card of the item."""
+    now = _now()
+    async with engine.begin() as conn:
+        await conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            state="sent", message_id=message_id, posted_at=now, last_error=None))
+        await conn.execute(insert_ignoring_duplicates(engine, cards).values(
+            chat_id=chat, message_id=message_id, item_id=item_id, kind="card", posted_at=now))
+
+
+async def release(engine: AsyncEngine, outbox_id: int, error: str, *, failed: bool = False) -> None:
+    """A send that did not happen: back to `pending` to retry, or `failed` for good."""
+    async with engine.begin() as conn:
+        await conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            state="failed" if failed else "pending", last_error=error[:500]))
+
+
+async def queued(engine: AsyncEngine, chat: int) -> list[tuple[int, Item]]:
+    """The chat's pending cards, oldest first, as (outbox id, item): what a digest announces."""
+    o = outbox.c
+    query = (select(o.id.label("outbox_id"), items).join(items, o.item_id == items.c.id)
+             .where(o.chat_id == chat, o.state == "pending").order_by(o.id))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [(r["outbox_id"], row_item(r)) for r in rows]
+
+
+async def mark_digested(engine: AsyncEngine, outbox_ids: list[int]) -> None:
+    """The digest is posted: these cards now wait for the editor to review them one by one."""
+    async with engine.begin() as conn:
+        await conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids),
+                                                outbox.c.state == "pending")
+                           .values(state="digested", posted_at=_now()))
+
+
+async def next_for_review(engine: AsyncEngine, chat: int) -> Item | None:
+    """The oldest undecided item a digest announced in this chat that has no card yet."""
+    o, c = outbox.c, items.c
+    query = (select(items).join(outbox, o.item_id == c.id)
+             .where(o.chat_id == chat, o.state == "digested", c.status == "new")
+             .order_by(o.id).limit(1))
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).mappings().first()
+    return row_item(row) if row else None
+
+
+async def outbox_rows(engine: AsyncEngine, chat: int | None = None) -> list[dict[str, Any]]:
+    """The outbox as plain rows, in order (for tests and diagnostics)."""
+    query = select(outbox).order_by(outbox.c.id)
+    if chat is not None:
+        query = query.where(outbox.c.chat_id == chat)
+    async with engine.connect() as conn:
+        return [dict(r) for r in (await conn.execute(query)).mappings().all()]
