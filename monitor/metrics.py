@@ -20,5 +20,7 @@ DURATION = Histogram("monitor_poll_duration_seconds", "Wall time of one poll of 
                      buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
 POSTED = Counter("monitor_candidates_posted", "Candidate cards delivered to an editor chat.",
                  registry=REGISTRY)
+DIGESTS = Counter("monitor_digests_posted", "Section digests delivered to an editor chat.",
+                  registry=REGISTRY)
 DECISIONS = Counter("monitor_decisions", "Editor decisions by action.", ["action"],
                     registry=REGISTRY)

@@ -36,6 +36,11 @@ class Source:
     reason: str = ""  # why it is disabled, shown by `monitor sources`
     outlet: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    short: str = ""  # what a card or a list line calls it ("MFA (ZH)"); the outlet by default
+
+    @property
+    def label(self) -> str:
+        return self.short or self.outlet or self.name
 
     @property
     def zone(self) -> ZoneInfo:

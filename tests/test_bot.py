@@ -121,11 +121,11 @@ async def test_cards_keep_and_edit_in_place(server, bot, engine):
         await until(lambda: len(cards(server)) == 2, "two cards")
         card = cards(server)[0]
         assert [c["command"] for c in server.commands] == [c for c, _ in COMMANDS]
-        assert "<b>Military &amp; security</b> · TASS (English) · Tue 10 Mar 09:00 CET" in \
+        assert "<b>Military &amp; security</b> · TASS (EN) · Tue 10 Mar 09:00 CET" in \
             card["text"]
         assert '<a href="https://tass.com/politics/0">Story &lt;0&gt; &amp; co</a>' in card["text"]
-        assert "confidence 82%" in card["text"]
-        assert set(buttons(card)) == {"✅ Keep", "⏭ Skip", "🗂 Move", "💬 Comment"}
+        assert "relevance 82%" in card["text"]
+        assert set(buttons(card)) == {"✅ Keep", "⏭ Skip", "🚫 Off-topic", "🗂 Move", "💬 Comment"}
         assert all(len(d.encode()) <= 64 for d in buttons(card).values())
         assert buttons(card)["✅ Keep"].startswith(f"t:{items[0].id}:keep:0:")
 
@@ -154,7 +154,8 @@ async def test_move_comment_reply_and_undo(server, bot, engine, topics):
         assert "Military & security" not in picker and len(picker) == len(topics.buckets)
         server.press(CHAT, EDITOR, mid, picker["Energy, critical minerals & clean-tech"])
         await until(lambda: "Moved from" in server.messages[(CHAT, mid)]["text"], "moved card")
-        assert (await status(engine, item.id))[1] == "energy_minerals_cleantech"
+        assert (await status(engine, item.id))[:2] == ("kept", "energy_minerals_cleantech")
+        assert "and kept" in server.messages[(CHAT, mid)]["text"]
         assert "↩ Undo" in buttons(server.messages[(CHAT, mid)])
 
         server.reply(CHAT, EDITOR, "Key signal for the energy section", to=mid)
@@ -275,11 +276,15 @@ async def test_burst_becomes_a_digest_reviewed_one_by_one(server, bot, engine):
     items = await stored(engine, 3) + await stored_more(engine, 3)
     async with bot(BotOptions(**{**FAST.__dict__, "digest_at": 4})) as outbox:
         await outbox.notify(items)
-        digest = (await until(lambda: server.bot_messages(CHAT), "the digest"))[0]
+        digests = await until(lambda: len(server.bot_messages(CHAT)) >= 2
+                              and server.bot_messages(CHAT), "a digest per section")
         await asyncio.sleep(0.3)
-        assert len(server.bot_messages(CHAT)) == 1
-        assert "6 new candidates" in digest["text"] and "Military &amp; security: 3" in \
-            digest["text"]
+        assert len(server.bot_messages(CHAT)) == 2  # two sections, one message each, no cards
+        military, economy = digests
+        assert "Military &amp; security</b>: 3 new candidates" in military["text"]
+        assert "Economy" in economy["text"] and "3. " in economy["text"]
+        assert {"1", "2", "3", "Review one by one ▶"} <= set(buttons(military))
+        digest = military
         server.press(CHAT, EDITOR, digest["message_id"], buttons(digest)["Review one by one ▶"])
         first = (await until(lambda: cards(server), "the first review card"))[0]
         assert "/politics/0" in first["text"]
@@ -292,6 +297,100 @@ async def test_burst_becomes_a_digest_reviewed_one_by_one(server, bot, engine):
         assert "/politics/1" in cards(server)[1]["text"]
     assert [r["state"] for r in await outbox_store.outbox_rows(engine, CHAT)] == [
         "sent", "sent", "digested", "digested", "digested", "digested"]
+
+
+async def test_a_burst_that_keeps_arriving_while_cards_go_out_becomes_digests(server, bot,
+                                                                              engine):
+    first = await stored(engine, 3)
+    slow = BotOptions(**{**FAST.__dict__, "min_interval": 0.3})
+    async with bot(slow) as outbox:
+        await outbox.notify(first)  # below digest_at: cards start going out one by one
+        await until(lambda: cards(server), "the first card")
+        for start in range(3, 50, 8):  # the rest of the burst arrives while they post
+            await outbox.notify(await stored(engine, min(8, 50 - start), start=start))
+        async def all_posted() -> bool:
+            rows = await outbox_store.outbox_rows(engine, CHAT)
+            return len(rows) == 50 and {r["state"] for r in rows} <= {"sent", "digested"}
+
+        await until(all_posted, "every row posted")
+    rows = await outbox_store.outbox_rows(engine, CHAT)
+    assert len(rows) == 50 and {r["state"] for r in rows} <= {"sent", "digested"}
+    posted_cards = [m for m in server.bot_messages(CHAT) if "✅ Keep" in buttons(m)]
+    digests = [m for m in server.bot_messages(CHAT) if "Review one by one ▶" in buttons(m)]
+    assert digests, "the growing queue became a digest"
+    assert len(posted_cards) < 10 and len(server.bot_messages(CHAT)) < 15
+    shown = sum(t.count("/politics/") for t in (m["text"] for m in digests)) + len(posted_cards)
+    assert shown == 50  # every item either carded or listed in a digest, once
+
+
+async def test_daily_digest_instead_of_cards(server, bot, engine, settings):
+    items = await stored(engine, 3) + await stored_more(engine, 2)
+    now = datetime.now(settings.zone)
+    earlier = (now - timedelta(minutes=1)).time()
+    async with bot(BotOptions(**{**FAST.__dict__, "daily_at": earlier})) as outbox:
+        await outbox.notify(items)
+        await asyncio.sleep(0.8)
+        assert server.bot_messages(CHAT) == []  # queued after today's digest: tomorrow's
+    from sqlalchemy import update
+
+    from monitor.store.schema import outbox as outbox_table
+    async with engine.begin() as conn:  # as if they had been queued yesterday
+        await conn.execute(update(outbox_table).values(
+            created_at=datetime.now(timezone.utc) - timedelta(days=1)))
+    async with bot(BotOptions(**{**FAST.__dict__, "daily_at": earlier})):
+        digests = await until(lambda: len(server.bot_messages(CHAT)) >= 2
+                              and server.bot_messages(CHAT), "the day's digests")
+        await asyncio.sleep(0.3)
+    assert len(server.bot_messages(CHAT)) == 2 and cards(server) == []
+    assert "candidates of the day" in digests[0]["text"]
+
+
+async def test_a_first_poll_of_old_items_posts_none(server, bot, engine, sources):
+    from monitor.pipeline.run import Pipeline, process
+
+    old = datetime(2020, 6, 1, tzinfo=timezone.utc)
+    items = [Item(source="tass", url=f"https://tass.com/politics/old{i}", title=f"Old story {i}",
+                  summary="Moscow and Beijing.", lang="en",
+                  published=old + timedelta(hours=i)) for i in range(100)]
+    fresh = Item(source="tass", url="https://tass.com/politics/fresh", title="Fresh story",
+                 lang="en", published=datetime.now(timezone.utc) - timedelta(hours=2))
+    async with bot() as outbox:
+        pipeline = Pipeline(engine=engine, sources=sources, notify=outbox.notify,
+                            max_age=timedelta(days=3))
+        stored_items = await process(pipeline, sources["tass"], [*items, fresh])
+        await until(lambda: cards(server), "the fresh item's card")
+        await asyncio.sleep(0.5)
+    assert len(stored_items) == 101 and sum(i.held for i in stored_items) == 100
+    assert len(cards(server)) == 1 and "Fresh story" in cards(server)[0]["text"]
+    assert len(await item_store.find_items(engine, search="Old story")) == 100  # searchable
+
+
+async def test_card_says_why_when_and_from_whom(server, bot, engine, settings):
+    now = datetime.now(timezone.utc)
+    (item,) = await item_store.insert_new(engine, [Item(
+        source="mfa_zh_briefings", url="https://www.fmprc.gov.cn/web/t1.shtml",
+        title="2020年6月29日外交部发言人赵立坚主持例行记者会", lang="zh", key="mfa629",
+        bucket="political_diplomatic", confidence=0.5, date_only=True,
+        scores={"political_diplomatic": 0.5, "off_topic": 0.1}, why="terms: 外交部",
+        published=datetime(2020, 6, 29, 12, tzinfo=timezone.utc), first_seen=now)])
+    async with bot() as outbox:
+        await outbox.notify([item])
+        card = (await until(lambda: cards(server), "the card"))[0]
+    text = card["text"]
+    assert "MFA (ZH)" in text and "Mon 29 Jun 2020" in text and ":" not in text.split("·")[2][:16]
+    assert "relevance 90%" in text and "terms: 外交部" in text
+
+
+async def test_unknown_command_and_disabled_source_reason(server, bot, engine):
+    async with bot():
+        server.command(CHAT, EDITOR, "/frobnicate")
+        answer = await until(lambda: server.bot_messages(CHAT), "an answer")
+        assert "/help" in answer[0]["text"]
+        server.command(CHAT, EDITOR, "/sources")
+        answers = await until(lambda: len(server.bot_messages(CHAT)) >= 2
+                              and server.bot_messages(CHAT)[1:], "the sources")
+    text = "\n".join(m["text"] for m in answers)
+    assert "rferl_kazakh" in text and "disabled" in text and "feed id" in text.lower()
 
 
 async def stored_more(engine, n: int) -> list[Item]:

@@ -70,19 +70,20 @@ async def test_racing_presses_commit_once(engine):
 
 async def test_undo_restores_status_and_bucket(engine):
     (a,) = await stored(engine, 1)
-    await decisions.decide(engine, a.id, rev=0, action="move", user_id=1, user_name="Ed",
-                        bucket="tech_cyber_info")
-    await decisions.decide(engine, a.id, rev=1, action="keep", user_id=1, user_name="Ed")
+    await decisions.decide(engine, a.id, rev=0, action="keep", user_id=1, user_name="Ed")
+    await decisions.decide(engine, a.id, rev=1, action="move", user_id=1, user_name="Ed",
+                           bucket="tech_cyber_info")
     await decisions.decide(engine, a.id, rev=2, action="comment", user_id=1, user_name="Ed",
-                        comment="Worth a line")
+                           comment="Worth a line")
     assert await decisions.decide(engine, a.id, rev=3, action="undo", user_id=1, user_name="Ed")
     item = await decisions.get_item(engine, a.id)
-    assert (item.status, item.bucket, item.comment) == ("new", "tech_cyber_info", "Worth a line")
+    assert (item.status, item.bucket, item.comment) == ("kept", "military_security",
+                                                        "Worth a line")
     assert await decisions.decide(engine, a.id, rev=4, action="undo", user_id=1, user_name="Ed")
     item = await decisions.get_item(engine, a.id)
     assert (item.status, item.bucket) == ("new", "military_security")
     assert await decisions.decide(engine, a.id, rev=5, action="undo", user_id=1,
-                               user_name="Ed") is None  # nothing left to undo
+                                  user_name="Ed") is None  # nothing left to undo
     assert await decisions.labels(engine) == []
 
 
@@ -132,3 +133,22 @@ async def test_prompts_and_pending(engine):
     await decisions.decide(engine, a.id, rev=0, action="skip", user_id=7, user_name="Ed")
     page, total = await decisions.pending_items(engine, 0, 1)
     assert total == 2 and [i.id for i in page] == [b.id]
+
+
+async def test_off_topic_and_skip_teach_differently_and_move_keeps(engine):
+    a, b, c = await stored(engine)
+    assert await decisions.decide(engine, a.id, rev=0, action="offtopic", user_id=7,
+                                  user_name="Ed")
+    assert await decisions.decide(engine, b.id, rev=0, action="skip", user_id=7, user_name="Ed")
+    moved = await decisions.decide(engine, c.id, rev=0, action="move", user_id=7,
+                                   user_name="Ed", bucket="tech_cyber_info")
+    assert moved is not None and (moved.status_to, moved.bucket_to) == ("kept", "tech_cyber_info")
+    labels = {label.title: label for label in await decisions.labels(engine)}
+    assert (labels["Title 0"].bucket, labels["Title 0"].origin) == ("off_topic", "editor-offtopic")
+    assert labels["Title 1"].origin == "editor-skip"
+    assert (labels["Title 2"].bucket, labels["Title 2"].origin) == ("tech_cyber_info", "editor")
+    undone = await decisions.decide(engine, c.id, rev=1, action="undo", user_id=7,
+                                    user_name="Ed")
+    assert undone is not None and (undone.status_to, undone.bucket_to) == (
+        "new", "military_security")
+    assert "Title 2" not in {label.title for label in await decisions.labels(engine)}

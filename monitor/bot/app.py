@@ -81,6 +81,7 @@ def build_application(config: Config, engine: AsyncEngine,
     application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_error_handler(handlers.error_handler)
     return application
 

@@ -24,6 +24,7 @@ from monitor.store import decisions
 from monitor.store.decisions import CardState
 
 log = logging.getLogger("monitor.bot")
+DIGEST_LINES = 20  # candidates per digest message: a screenful, and 20 buttons at most
 
 
 def card_markup(state: BotState, card: CardState, kind: str) -> InlineKeyboardMarkup:
@@ -35,7 +36,7 @@ def card_markup(state: BotState, card: CardState, kind: str) -> InlineKeyboardMa
 def card_content(state: BotState, card: CardState, kind: str) -> tuple[str, InlineKeyboardMarkup]:
     source = state.sources.get(card.item.source)
     text = render.card_text(card.item, state.topics, state.zone,
-                            source.name if source else card.item.source, card.verdict)
+                            source.label if source else card.item.source, card.verdict)
     return text, card_markup(state, card, kind)
 
 
@@ -54,11 +55,30 @@ async def send_card(bot: Bot, state: BotState, chat: int, item_id: int, *, kind:
     return message
 
 
-async def send_digest(bot: Bot, state: BotState, chat: int, items: list[Item]) -> Message:
-    """One message announcing a burst of candidates, with Review and List buttons."""
-    return await bot.send_message(chat, render.digest_text(items, state.topics),
-                                  parse_mode=ParseMode.HTML,
-                                  reply_markup=keyboards.digest_keyboard(state.signer))
+async def send_digest(bot: Bot, state: BotState, chat: int, items: list[Item],
+                      heading: str = "new candidates") -> list[Message]:
+    """A burst (or the day's candidates) as one message per section, in topics.yaml order:
+    numbered lines, a numbered button per line that opens its card, and Review one by one."""
+    names = {s.id: s.label for s in state.sources.values()}
+    sent = []
+    for section, members in digest_sections(state, items):
+        for start in range(0, len(members), DIGEST_LINES):
+            part = members[start:start + DIGEST_LINES]
+            text = render.digest_text(section, part, state.zone, names, heading)
+            sent.append(await bot.send_message(
+                chat, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+                reply_markup=keyboards.digest_keyboard(state.signer, part)))
+    return sent
+
+
+def digest_sections(state: BotState, items: list[Item]) -> list[tuple[str, list[Item]]]:
+    """(section title, its items) in topics.yaml order; unknown buckets last."""
+    order = {topic.id: n for n, topic in enumerate(state.topics.buckets)}
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        groups.setdefault(item.bucket or "", []).append(item)
+    ranked = sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)))
+    return [(render.bucket_title(state.topics, bucket), members) for bucket, members in ranked]
 
 
 async def refresh_cards(bot: Bot, state: BotState, item_id: int) -> None:

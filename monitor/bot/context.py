@@ -16,6 +16,7 @@ The bot's own variables (`TELEGRAM_QUIET_HOURS`, `TELEGRAM_DIGEST_AT`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ class BotOptions:
     idle: float = 30.0  # the outbox looks again at least this often (quiet hours ending)
     retry: float = 10.0  # seconds before retrying after a network error
     poll_timeout: int = 10  # getUpdates long-poll seconds
+    daily_at: time | None = None  # TELEGRAM_DAILY_DIGEST_AT: one digest a day, no single cards
 
 
 def bot_options(settings: Settings, **overrides: Any) -> BotOptions:
@@ -48,6 +50,8 @@ def bot_options(settings: Settings, **overrides: Any) -> BotOptions:
                               "min_interval": settings.telegram_min_interval}
     if settings.telegram_quiet_hours:
         values["quiet"] = QuietHours.parse(settings.telegram_quiet_hours)
+    if settings.telegram_daily_digest_at:
+        values["daily_at"] = time.fromisoformat(settings.telegram_daily_digest_at)
     values.update(overrides)
     return BotOptions(**values)
 

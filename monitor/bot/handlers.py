@@ -37,8 +37,10 @@ log = logging.getLogger("monitor.bot")
 REFUSAL = "Sorry, this bot only works for its editors."
 HELP = (
     "I post new candidates for The China-Russia Report as cards.\n"
-    "• <b>Keep</b> / <b>Skip</b> decide; <b>Move</b> re-files it in another bucket; "
-    "<b>Comment</b> (or reply to a card) adds your comment; <b>Undo</b> takes a decision back.\n"
+    "• <b>Keep</b> takes it; <b>Skip</b>: not needed this week (the classifier learns nothing "
+    "from it); <b>Off-topic</b>: not our subject (the classifier learns from it); <b>Move</b> "
+    "re-files it in another section and keeps it; <b>Comment</b> (or reply to a card) adds "
+    "your comment; <b>Undo</b> takes a decision back.\n"
     "• /pending: undecided candidates, oldest first\n"
     "• /week: this week's kept items per bucket\n"
     "• /export: this week's draft as .md and .docx\n"
@@ -46,7 +48,9 @@ HELP = (
     "• /find TEXT: search stored items\n"
     "• /stats: counts per bucket, and how often the classifier agreed with you"
 )
-VERBS = {"keep": "Kept.", "skip": "Skipped.", "undo": "Undone.", "move": "Moved."}
+VERBS = {"keep": "Kept.", "skip": "Skipped.", "offtopic": "Marked off-topic.",
+         "undo": "Undone.", "move": "Moved and kept."}
+UNKNOWN = "I don't know that command. /help lists what I understand."
 
 
 async def guard(update: Update, context: BotContext) -> None:
@@ -81,8 +85,14 @@ async def _pending_page(context: BotContext,
     if not found:
         return "Nothing pending. 🎉", None
     heading = f"<b>Pending</b>: {offset + 1}–{offset + len(found)} of {total}, oldest first"
-    text = render.item_list(found, context.topics, context.zone, heading, offset)
+    text = render.item_list(found, context.topics, context.zone, heading, offset,
+                            names=_names(context))
     return text, keyboards.list_keyboard(context.signer, found, offset, total)
+
+
+def _names(context: BotContext) -> dict[str, str]:
+    """Source id → the short name lists and cards print ("MFA (ZH)")."""
+    return {s.id: s.label for s in context.sources.values()}
 
 
 async def week(update: Update, context: BotContext) -> None:
@@ -120,8 +130,7 @@ async def export(update: Update, context: BotContext) -> None:
 async def sources(update: Update, context: BotContext) -> None:
     """Shows each source's health."""
     health = await source_store.all_health(context.engine)
-    names = {s.id: s.name for s in context.sources.values()}
-    for text in render.sources_text(names, health, context.zone):
+    for text in render.sources_text(list(context.sources.values()), health, context.zone):
         await update.effective_message.reply_html(text)
 
 
@@ -137,7 +146,7 @@ async def find(update: Update, context: BotContext) -> None:
         return
     heading = f"<b>Found</b> for “{escape(query[:200])}” (newest first)"
     await update.effective_message.reply_html(
-        render.item_list(found, context.topics, context.zone, heading),
+        render.item_list(found, context.topics, context.zone, heading, names=_names(context)),
         reply_markup=keyboards.list_keyboard(context.signer, found),
         disable_web_page_preview=True)
 
@@ -289,3 +298,8 @@ async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> No
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Any other /command gets an answer, not silence."""
+    await update.effective_message.reply_text(UNKNOWN)

@@ -68,12 +68,15 @@ class Signer:
 
 def card_keyboard(signer: Signer, item: Item, rev: int, *, undo: bool,
                   review: bool = False) -> InlineKeyboardMarkup:
-    """Keep/Skip/Move/Comment while undecided; Undo (and Next in a review) once decided."""
+    """Keep/Skip/Off-topic/Move/Comment while undecided; Undo (and Next in a review) once
+    decided. Skip ("not this week") and Off-topic ("not our subject") teach the classifier
+    different things, so both are offered."""
     assert item.id is not None
     b = signer.button
     rows = []
     if item.status == "new":
-        rows += [[b("✅ Keep", "t", item.id, "keep", rev), b("⏭ Skip", "t", item.id, "skip", rev)],
+        rows += [[b("✅ Keep", "t", item.id, "keep", rev), b("⏭ Skip", "t", item.id, "skip", rev),
+                  b("🚫 Off-topic", "t", item.id, "offtopic", rev)],
                  [b("🗂 Move", "t", item.id, "move", rev),
                   b("💬 Comment", "t", item.id, "comm", rev)]]
         if undo:
@@ -87,7 +90,8 @@ def card_keyboard(signer: Signer, item: Item, rev: int, *, undo: bool,
 
 
 def move_keyboard(signer: Signer, item: Item, rev: int, topics: Topics) -> InlineKeyboardMarkup:
-    """One button per other bucket (by position in topics.yaml), and Back."""
+    """One button per other bucket (by position in topics.yaml), and Back; choosing one moves the
+    item there and keeps it."""
     assert item.id is not None
     rows = [[signer.button(topic.title, "t", item.id, f"m{n}", rev)]
             for n, topic in enumerate(topics.buckets) if topic.id != item.bucket]
@@ -95,9 +99,13 @@ def move_keyboard(signer: Signer, item: Item, rev: int, topics: Topics) -> Inlin
     return InlineKeyboardMarkup(rows)
 
 
-def digest_keyboard(signer: Signer) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[signer.button("Review one by one ▶", "n", 0, "next")],
-                                 [signer.button("List them", "p", 0, "page")]])
+def digest_keyboard(signer: Signer, items: list[Item]) -> InlineKeyboardMarkup:
+    """A numbered button per digest line (opens that card), then Review one by one."""
+    numbers = [signer.button(str(n + 1), "o", item.id or 0, "open")
+               for n, item in enumerate(items)]
+    rows = [numbers[i:i + 5] for i in range(0, len(numbers), 5)]
+    rows.append([signer.button("Review one by one ▶", "n", 0, "next")])
+    return InlineKeyboardMarkup(rows)
 
 
 def list_keyboard(signer: Signer, items: list[Item], offset: int = 0,

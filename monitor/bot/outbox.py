@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from monitor import metrics
-from monitor.bot.cards import send_card, send_digest
+from monitor.bot.cards import digest_sections, send_card, send_digest
 from monitor.bot.context import BotState
 from monitor.bot.pacer import retry_seconds
 from monitor.logs import fields
@@ -97,26 +97,39 @@ class Outbox:
                     pass
 
     async def deliver(self, chat: int) -> None:
-        """Post what waits for one chat: a digest for a burst, else the cards in order."""
+        """Post what waits for one chat: the cards in order while few wait, a digest per
+        section as soon as `digest_at` or more wait (counted before every card, so a burst
+        that keeps arriving while cards go out still becomes digests); with a daily digest,
+        only that, once a day."""
         engine, options = self.state.engine, self.state.options
-        if options.quiet and options.quiet.active(datetime.now(self.state.zone)):
+        now = datetime.now(self.state.zone)
+        if options.quiet and options.quiet.active(now):
             return
-        if await outbox_store.pending_count(engine, chat) >= options.digest_at:
-            await self._digest(chat)
+        if options.daily_at is not None:
+            await self._digest(chat, before=_last_daily(now, options.daily_at),
+                               heading="candidates of the day")
             return
         while not self._stopping:
+            if await outbox_store.pending_count(engine, chat) >= options.digest_at:
+                await self._digest(chat)
+                return
             claimed = await outbox_store.claim_next(engine, chat)
             if claimed is None or not await self._post(chat, *claimed):
                 return
 
-    async def _digest(self, chat: int) -> None:
-        queued = await outbox_store.queued(self.state.engine, chat)
-        try:
-            await send_digest(self.bot, self.state, chat, [item for _, item in queued])
-        except (RetryAfter, NetworkError) as exc:
-            self._retry_later(chat, exc)
-            return
-        await outbox_store.mark_digested(self.state.engine, [row for row, _ in queued])
+    async def _digest(self, chat: int, before: datetime | None = None,
+                      heading: str = "new candidates") -> None:
+        """One digest per section; each section's rows are marked once its message is out."""
+        queued = await outbox_store.queued(self.state.engine, chat, before)
+        rows = {item.id: row for row, item in queued}
+        for _, members in digest_sections(self.state, [item for _, item in queued]):
+            try:
+                await send_digest(self.bot, self.state, chat, members, heading)
+            except (RetryAfter, NetworkError) as exc:
+                self._retry_later(chat, exc)
+                return
+            await outbox_store.mark_digested(self.state.engine, [rows[i.id] for i in members])
+            metrics.DIGESTS.inc()
 
     async def _post(self, chat: int, outbox_id: int, item: Item) -> bool:
         """Send one claimed card; True to go on with the next one."""
@@ -165,3 +178,9 @@ class Outbox:
         log.warning("outbox %s", fields(chat=chat, outcome=type(exc).__name__, retry_in=wait,
                                         error=str(exc)[:200]))
         self._delay = min(self._delay, wait)
+
+
+def _last_daily(now: datetime, at: time) -> datetime:
+    """The latest daily-digest moment at or before `now` (in the editor's zone)."""
+    today = datetime.combine(now.date(), at, tzinfo=now.tzinfo)
+    return today if today <= now else today - timedelta(days=1)

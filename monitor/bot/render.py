@@ -2,7 +2,13 @@
 
 Everything that came from a source or a user is escaped; a title is linked only when its URL
 is http(s); nothing we send exceeds Telegram's 4096 characters (the excerpt, then the comment,
-is shortened first). Times are shown in the editor's zone (MONITOR_TIMEZONE).
+is shortened first). Times are shown in the editor's zone (MONITOR_TIMEZONE), with the year
+when it is not this year, and an item known only to the day shows its date alone.
+
+A card says what (bucket, linked title, excerpt), when, from whom (the source's short name)
+and why: the classifier's relevance (P(relevant), not the bucket's share) and its reason (the
+decisive terms, or the nearest labelled example). A digest is one message per section with
+numbered lines; the numbered buttons under it open each item's card.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor.config.topics import Topics
-from monitor.models import OFF_TOPIC, Item
+from monitor.models import OFF_TOPIC, Item, Source
 from monitor.store.decisions import Decision
 from monitor.store.health import Health
 
 MAX_TEXT = 4096
 EXCERPT = 280  # characters: two to three lines on a phone
-_VERDICT = {"kept": "✅ Kept", "skipped": "⏭ Skipped"}
+_VERDICT = {"keep": "✅ Kept", "skip": "⏭ Skipped (not this week)",
+            "offtopic": "🚫 Marked off-topic"}
+WHY = 160  # characters of the classifier's reason
 
 
 def bucket_title(topics: Topics, bucket: str | None) -> str:
@@ -48,22 +56,49 @@ def link(url: str, title: str) -> str:
     return escape(title)
 
 
-def when(moment: datetime | None, zone: ZoneInfo) -> str:
+def when(moment: datetime | None, zone: ZoneInfo, *, date_only: bool = False) -> str:
+    """"Mon 29 Jun 14:05 BST"; the year too when it is not this year; the date alone for an
+    item known only to the day (stored at noon UTC of its own calendar day)."""
     if moment is None:
         return "time unknown"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+    if date_only:
+        local = moment.astimezone(timezone.utc)
+        fmt = "%a %d %b"
+    else:
+        local = moment.astimezone(zone)
+        fmt = "%a %d %b %H:%M %Z"
+    if local.year != datetime.now(zone).year:
+        fmt = fmt.replace("%b", "%b %Y")
+    return local.strftime(fmt)
+
+
+def item_when(item: Item, zone: ZoneInfo) -> str:
+    if item.published is None:
+        return when(item.first_seen, zone)
+    return when(item.published, zone, date_only=item.date_only)
+
+
+def relevance(item: Item) -> float | None:
+    """P(relevant) as the classifier scored it: 1 - its off-topic score."""
+    if item.scores and OFF_TOPIC in item.scores:
+        return 1.0 - float(item.scores[OFF_TOPIC])
+    return item.confidence
 
 
 def card_text(item: Item, topics: Topics, zone: ZoneInfo, source_name: str,
               verdict: Decision | None = None) -> str:
-    """The card: bucket · source · time, linked title, excerpt, confidence, then the decision."""
+    """The card: bucket · source · time, linked title, excerpt, relevance and why, then the
+    decision."""
     head = (f"<b>{escape(bucket_title(topics, item.bucket))}</b> · {escape(source_name)} · "
-            f"{escape(when(item.published or item.first_seen, zone))}")
+            f"{escape(item_when(item, zone))}")
     title = link(item.url, shorten(item.title, 600) or "(untitled)")
-    confidence = ("" if item.confidence is None
-                  else f"\n<i>confidence {item.confidence:.0%}</i>")
+    score = relevance(item)
+    confidence = "" if score is None else f"\n<i>relevance {score:.0%}"
+    if confidence and item.why:
+        confidence += f" · {escape(shorten(item.why, WHY))}"
+    confidence += "</i>" if confidence else ""
     footer = _footer(item, topics, zone, verdict)
     excerpt_room = MAX_TEXT - len(head) - len(title) - len(confidence) - 8
     comment = ""
@@ -80,35 +115,37 @@ def _footer(item: Item, topics: Topics, zone: ZoneInfo, verdict: Decision | None
     if verdict is None:
         return ""
     by = f"by {escape(verdict.user_name or str(verdict.user_id))}, {escape(when(verdict.at, zone))}"
-    if item.status in _VERDICT:
-        return f"{_VERDICT[item.status]} {by}"
     if verdict.action == "move":
+        kept = " and kept" if item.status == "kept" else ""
         return (f"🗂 Moved from {escape(bucket_title(topics, verdict.bucket_from))} to "
-                f"{escape(bucket_title(topics, verdict.bucket_to))} {by}")
+                f"{escape(bucket_title(topics, verdict.bucket_to))}{kept} {by}")
+    if verdict.action in _VERDICT:
+        return f"{_VERDICT[verdict.action]} {by}"
     return ""
 
 
-def digest_text(items: list[Item], topics: Topics) -> str:
-    """One message for a burst of candidates: how many, per bucket."""
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[bucket_title(topics, item.bucket)] = counts.get(
-            bucket_title(topics, item.bucket), 0) + 1
-    lines = [f"📰 <b>{len(items)} new candidates</b>"]
-    lines += [f"• {escape(title)}: {n}" for title, n in sorted(counts.items(),
-                                                                key=lambda kv: -kv[1])]
-    lines.append("\nReview them one by one, or list them.")
-    return "\n".join(lines)
+def digest_text(section: str, items: list[Item], zone: ZoneInfo, names: dict[str, str],
+                heading: str = "new candidates") -> str:
+    """One section's digest: a numbered line per candidate (the buttons open them)."""
+    lines = [f"📰 <b>{escape(section)}</b>: {len(items)} {escape(heading)}"]
+    for n, item in enumerate(items, start=1):
+        lines.append(f"{n}. {link(item.url, shorten(item.title, 140))} · "
+                     f"<i>{escape(names.get(item.source, item.source))}, "
+                     f"{escape(item_when(item, zone))}</i>")
+    lines.append("\nOpen one by its number, or review them one by one.")
+    return "\n".join(lines)[:MAX_TEXT]
 
 
 def item_list(items: list[Item], topics: Topics, zone: ZoneInfo, heading: str,
-              offset: int = 0) -> str:
+              offset: int = 0, names: dict[str, str] | None = None) -> str:
     """A numbered list (the numbers match the buttons that open each card)."""
     lines = [heading]
+    names = names or {}
     for n, item in enumerate(items, start=offset + 1):
+        source = names.get(item.source, item.source)
         lines.append(f"{n}. {link(item.url, shorten(item.title, 160))}\n"
-                     f"    <i>{escape(bucket_title(topics, item.bucket))} · {escape(item.source)}"
-                     f" · {escape(when(item.published or item.first_seen, zone))}</i>")
+                     f"    <i>{escape(bucket_title(topics, item.bucket))} · {escape(source)}"
+                     f" · {escape(item_when(item, zone))}</i>")
     return "\n".join(lines)[:MAX_TEXT]
 
 
@@ -129,13 +166,18 @@ def week_text(week: str, items: list[Item], topics: Topics) -> list[str]:
     return chunks(lines)
 
 
-def sources_text(names: dict[str, str], health: dict[str, Health], zone: ZoneInfo) -> list[str]:
-    """One line per source: state, last success, last error."""
+def sources_text(sources: list[Source], health: dict[str, Health],
+                 zone: ZoneInfo) -> list[str]:
+    """One line per source: state (a disabled one with its reason), last success, last error."""
     marks = {"ok": "✅", "failing": "❌", "paused": "⏸", "never polled": "…"}
     lines = ["<b>Sources</b>"]
-    for source_id, name in sorted(names.items()):
-        h = health.get(source_id) or Health(source=source_id)
-        line = f"{marks[h.state]} <code>{escape(source_id)}</code> {escape(name)}: {h.state}"
+    for source in sorted(sources, key=lambda s: s.id):
+        h = health.get(source.id) or Health(source=source.id)
+        head = f"<code>{escape(source.id)}</code> {escape(source.name)}"
+        if not source.enabled:
+            lines.append(f"⛔ {head}: disabled — {escape(source.reason or 'no reason given')}")
+            continue
+        line = f"{marks[h.state]} {head}: {h.state}"
         if h.last_success:
             line += f", last success {escape(when(h.last_success, zone))}"
         if h.consecutive_errors:

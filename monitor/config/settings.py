@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from monitor.errors import ConfigError
 
 SECRETS = ("telegram_bot_token", "database_url")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 _AGE = re.compile(r"^(\d+)\s*([dhm]?)$")
 _QUIET = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d$")
 _EXPORT_AT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     telegram_quiet_hours: str = ""  # e.g. 22:00-07:00 in MONITOR_TIMEZONE: no cards then
     telegram_digest_at: int = Field(default=5, ge=2)  # this many waiting cards become a digest
     telegram_min_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
+    telegram_daily_digest_at: str = ""  # e.g. 08:00: one digest a day instead of cards
 
     @field_validator("telegram_editor_chat_ids", "telegram_allowed_user_ids", mode="before")
     @classmethod
@@ -88,6 +90,13 @@ class Settings(BaseSettings):
     def _quiet_hours(cls, value: str) -> str:
         if value.strip() and not _QUIET.match(value.strip()):
             raise ValueError(f"{value!r} is not a range like '22:00-07:00' (or empty)")
+        return value.strip()
+
+    @field_validator("telegram_daily_digest_at")
+    @classmethod
+    def _daily_at(cls, value: str) -> str:
+        if value.strip() and not _CLOCK.match(value.strip()):
+            raise ValueError(f"{value!r} is not a time of day like '08:00' (or empty)")
         return value.strip()
 
     @field_validator("monitor_max_age")

@@ -20,7 +20,7 @@ from monitor.models import Source
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_KEYS = {"id", "name", "outlet", "adapter", "urls", "language", "interval", "timezone",
+_KEYS = {"id", "name", "outlet", "short", "adapter", "urls", "language", "interval", "timezone",
          "enabled", "reason", "options"}
 MIN_INTERVAL = timedelta(minutes=1)
 _MONTH_DAYS = re.compile(r"^\d\d-\d\d\.\.\d\d-\d\d$")
@@ -111,6 +111,7 @@ def _source(path: Path, index: int, entry: Any, adapters: Collection[str]) -> So
         language=str(entry.get("language") or "en"), interval=interval, timezone=str(tz),
         enabled=enabled, reason=str(entry.get("reason") or ""),
         outlet=str(entry.get("outlet") or name), options=options,
+        short=str(entry.get("short") or ""),
     )
 
 

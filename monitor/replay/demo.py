@@ -83,7 +83,7 @@ def printer(config: Config):  # -> async (items) -> None
     async def show(items: list[Item]) -> None:
         for item in items:
             source = sources.get(item.source)
-            card = card_text(item, topics, settings.zone, source.name if source else item.source)
+            card = card_text(item, topics, settings.zone, source.label if source else item.source)
             click.echo("┌" + "─" * 78)
             for line in _plain(card).splitlines():
                 click.echo(f"│ {line}")

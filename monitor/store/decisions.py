@@ -24,8 +24,13 @@ from monitor.store.items import row_item
 from monitor.store.schema import decisions as decisions_table
 from monitor.store.schema import items as items_table
 
-VERDICTS = ("keep", "skip", "move")  # what Undo reverts and what makes a label
-_STATUS = {"keep": "kept", "skip": "skipped"}
+# What Undo reverts and what makes a label. "skip" is "not needed this week" (it teaches nothing
+# about relevance); "offtopic" is "this is not our subject" (it teaches off_topic). A move also
+# keeps the item: re-filing it says the editor wants it, in the other section.
+VERDICTS = ("keep", "skip", "offtopic", "move")
+_STATUS = {"keep": "kept", "skip": "skipped", "offtopic": "skipped"}
+_ORIGIN = {"keep": "editor", "move": "editor", "skip": "editor-skip",
+           "offtopic": "editor-offtopic"}
 
 
 @dataclass(slots=True)
@@ -140,6 +145,7 @@ def _next_state(row: Any, action: str, bucket: str | None, comment: str | None,
         if not bucket or bucket == current:
             return None
         new_bucket = bucket
+        new_status = "kept" if status == "new" else status
     elif action == "comment":
         new_comment = (comment or "").strip() or None
     elif action == "undo":
@@ -185,25 +191,27 @@ async def last_verdict(engine: AsyncEngine, item_id: int) -> Decision | None:
 # --- labels for the classifier -----------------------------------------------------------------
 
 async def labelled(engine: AsyncEngine) -> list[tuple[int, Label]]:
-    """(item id, label) for every item with a decision in force (undone ones don't count).
+    """(item id, label) for every item with a verdict in force (undone ones don't count).
 
-    Skipped → `off_topic` (origin `editor-skip`); kept → the bucket it ended in; moved (not yet
-    kept or skipped) → the bucket it was moved to (origin `editor`). A comment alone gives none.
+    Kept or moved → the bucket it ended in (origin `editor`); Off-topic → `off_topic` (origin
+    `editor-offtopic`); skipped → `off_topic` with origin `editor-skip`, which training reads
+    as "not needed this week", not as "irrelevant". A comment alone gives no label.
     """
     c, d = items_table.c, decisions_table.c
-    decided = (select(d.item_id).where(d.action.in_(VERDICTS), d.undone.is_(False))
-               .distinct().scalar_subquery())
-    query = (select(c.id, c.title, c.summary, c.lang, c.status, c.bucket)
-             .where(c.id.in_(decided)).order_by(c.id))
+    verdicts = (select(d.item_id, d.action, d.seq)
+                .where(d.action.in_(VERDICTS), d.undone.is_(False)).order_by(d.item_id, d.seq))
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
+        latest = {r.item_id: r.action for r in await conn.execute(verdicts)}
+        query = (select(c.id, c.title, c.summary, c.lang, c.bucket)
+                 .where(c.id.in_(list(latest))).order_by(c.id))
+        rows = (await conn.execute(query)).mappings().all() if latest else []
     out = []
     for r in rows:
-        skipped = r["status"] == "skipped"
-        bucket = OFF_TOPIC if skipped else r["bucket"]
+        action = latest[r["id"]]
+        bucket = OFF_TOPIC if _STATUS.get(action) == "skipped" else r["bucket"]
         if bucket:
             out.append((r["id"], Label(r["title"], r["summary"] or "", r["lang"] or "", bucket,
-                                       origin="editor-skip" if skipped else "editor")))
+                                       origin=_ORIGIN[action])))
     return out
 
 
@@ -230,9 +238,13 @@ async def agreement(engine: AsyncEngine) -> tuple[int, int]:
 
 async def pending_items(engine: AsyncEngine, offset: int = 0,
                         limit: int = 10) -> tuple[list[Item], int]:
-    """Undecided relevant items, oldest first, one page; and how many there are in all."""
+    """Undecided relevant items, oldest first, one page; and how many there are in all.
+
+    Held backlog (older than MONITOR_MAX_AGE at its source's first poll) is not pending: it
+    was never proposed, and /find still finds it."""
     c = items_table.c
-    where = and_(c.status == "new", func.coalesce(c.bucket, "") != OFF_TOPIC)
+    where = and_(c.status == "new", func.coalesce(c.bucket, "") != OFF_TOPIC,
+                 c.held.is_(False))
     async with engine.connect() as conn:
         total = int((await conn.execute(select(func.count()).select_from(items_table)
                                         .where(where))).scalar_one())

@@ -109,11 +109,15 @@ async def release(engine: AsyncEngine, outbox_id: int, error: str, *, failed: bo
             state="failed" if failed else "pending", last_error=error[:500]))
 
 
-async def queued(engine: AsyncEngine, chat: int) -> list[tuple[int, Item]]:
-    """The chat's pending cards, oldest first, as (outbox id, item): what a digest announces."""
+async def queued(engine: AsyncEngine, chat: int,
+                 before: datetime | None = None) -> list[tuple[int, Item]]:
+    """The chat's pending cards, oldest first, as (outbox id, item): what a digest announces.
+    `before`: only rows queued before that moment (the day a daily digest covers)."""
     o = outbox.c
     query = (select(o.id.label("outbox_id"), items).join(items, o.item_id == items.c.id)
              .where(o.chat_id == chat, o.state == "pending").order_by(o.id))
+    if before is not None:
+        query = query.where(o.created_at < before)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     return [(r["outbox_id"], row_item(r)) for r in rows]
