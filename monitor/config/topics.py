@@ -13,8 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from monitor.config.files import read_yaml
 from monitor.errors import ConfigError
 from monitor.models import OFF_TOPIC
 
@@ -105,13 +104,7 @@ def topics_path(path: str | Path | None = None) -> Path:
 def load_topics(path: str | Path | None = None) -> Topics:
     """Read and validate the file; raises ConfigError naming the first bad key."""
     path = topics_path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_topics(data, str(path))
+    return parse_topics(read_yaml(path), str(path))
 
 
 def parse_topics(data: Any, label: str = "topics.yaml") -> Topics:
