@@ -502,3 +502,35 @@ async def test_daemon_runs_the_bot_in_its_loop_and_stops_on_sigterm(server, sett
     await until(lambda: cards(server), "a card from the daemon's notifier")
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(task, WAIT) == 0
+
+
+async def test_three_reports_of_one_story_make_one_card_edited_twice(server, bot, engine):
+    now = datetime.now(timezone.utc)
+    reports = [("kremlin", "Telephone conversation with President of China Xi Jinping", "en"),
+               ("mfa_zh_remarks", "习近平同俄罗斯总统普京通电话", "zh"),
+               ("tass_ru", "Путин и Си Цзиньпин провели телефонный разговор", "ru")]
+    async with bot() as outbox:
+        for n, (source, title, lang) in enumerate(reports):
+            (item,) = await item_store.insert_new(engine, [Item(
+                source=source, url=f"https://example.org/call/{n}", title=title, lang=lang,
+                key=f"call{n}", story="call-story", bucket="political_diplomatic",
+                confidence=0.9, published=now, first_seen=now + timedelta(seconds=n))])
+            await outbox.notify([item])
+            await until(lambda n=n: len(server.calls_of("sendMessage"))
+                        + len(server.calls_of("editMessageText")) == n + 1, f"report {n}")
+        card = cards(server)[0]
+        assert len(cards(server)) == 1 and len(server.calls_of("editMessageText")) == 2
+        text = server.messages[(CHAT, card["message_id"])]["text"]
+        assert "Kremlin (EN) · MFA (ZH) · TASS (RU)" in text
+        current = server.messages[(CHAT, card["message_id"])]
+        server.press(CHAT, EDITOR, card["message_id"], buttons(current)["📚 3 reports"])
+        listing = await until(lambda: [m for m in server.bot_messages(CHAT)
+                                       if "3 reports of this story" in m["text"]], "reports")
+        assert "Путин" in listing[0]["text"] and "习近平" in listing[0]["text"]
+        server.press(CHAT, EDITOR, card["message_id"], buttons(current)["✅ Keep"])
+        await until(lambda: "Kept" in server.messages[(CHAT, card["message_id"])]["text"], "kept")
+    statuses = {(await decisions.get_item(engine, i)).status
+                for i in [r["item_id"] for r in await outbox_store.outbox_rows(engine, CHAT)]}
+    assert statuses == {"kept"}  # the decision acts on the story
+    assert [r["state"] for r in await outbox_store.outbox_rows(engine, CHAT)] == [
+        "sent", "merged", "merged"]

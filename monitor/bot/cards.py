@@ -30,14 +30,26 @@ DIGEST_LINES = 20  # candidates per digest message: a screenful, and 20 buttons 
 def card_markup(state: BotState, card: CardState, kind: str) -> InlineKeyboardMarkup:
     """The card's buttons; a review card (from a digest) also offers Next once decided."""
     return keyboards.card_keyboard(state.signer, card.item, card.rev,
-                                   undo=card.verdict is not None, review=kind == "review")
+                                   undo=card.verdict is not None, review=kind == "review",
+                                   reports=len(card.reports))
 
 
 def card_content(state: BotState, card: CardState, kind: str) -> tuple[str, InlineKeyboardMarkup]:
-    source = state.sources.get(card.item.source)
     text = render.card_text(card.item, state.topics, state.zone,
-                            source.label if source else card.item.source, card.verdict)
+                            render.outlets_line(report_names(state, card.reports or (card.item,))),
+                            card.verdict)
     return text, card_markup(state, card, kind)
+
+
+def report_names(state: BotState, reports: tuple[Item, ...] | list[Item]) -> list[str]:
+    """The short names of a story's sources, first report first, each once."""
+    names = []
+    for report in reports:
+        source = state.sources.get(report.source)
+        name = source.label if source else report.source
+        if name not in names:
+            names.append(name)
+    return names
 
 
 async def send_card(bot: Bot, state: BotState, chat: int, item_id: int, *, kind: str = "card",
@@ -62,13 +74,27 @@ async def send_digest(bot: Bot, state: BotState, chat: int, items: list[Item],
     names = {s.id: s.label for s in state.sources.values()}
     sent = []
     for section, members in digest_sections(state, items):
+        members, more = one_per_story(members)
         for start in range(0, len(members), DIGEST_LINES):
             part = members[start:start + DIGEST_LINES]
-            text = render.digest_text(section, part, state.zone, names, heading)
+            text = render.digest_text(section, part, state.zone, names, heading, more)
             sent.append(await bot.send_message(
                 chat, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
                 reply_markup=keyboards.digest_keyboard(state.signer, part)))
     return sent
+
+
+def one_per_story(items: list[Item]) -> tuple[list[Item], dict[int, int]]:
+    """The first report of each story, and how many more reports each has."""
+    first: dict[str, Item] = {}
+    more: dict[int, int] = {}
+    for item in items:
+        key = item.story or f"item:{item.id}"
+        if key in first:
+            more[first[key].id or 0] = more.get(first[key].id or 0, 0) + 1
+        else:
+            first[key] = item
+    return list(first.values()), more
 
 
 def digest_sections(state: BotState, items: list[Item]) -> list[tuple[str, list[Item]]]:

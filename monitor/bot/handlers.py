@@ -206,6 +206,13 @@ async def button(update: Update, context: BotContext) -> None:
         text, markup = await _pending_page(context, callback.id)
         await context.bot.send_message(chat, text, parse_mode=ParseMode.HTML,
                                        reply_markup=markup, disable_web_page_preview=True)
+    elif callback.kind == "s":
+        await query.answer()
+        card = await decisions.card_state(context.engine, callback.id)
+        if card is not None:
+            await context.bot.send_message(
+                chat, render.reports_text(list(card.reports), _names(context), context.zone),
+                parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 
 async def item_button(update: Update, context: BotContext, callback: Callback) -> None:

@@ -1,11 +1,11 @@
 """Inline keyboards and their callback data: short, signed, and bound to a card revision.
 
 Callback data reads `<kind>:<id>:<action>:<rev>:<sig>`, e.g. `t:42:keep:0:Xb3…`: kind `t` acts
-on item 42, `o` opens an item's card, `n` shows the next card of a digest, `p` pages /pending.
-`rev` is the item's decision count when the buttons were drawn (the store refuses a decision
-for any other), and `sig` is an HMAC over the rest with a key derived from the bot token, so a
-forged or altered button is refused before the database is asked anything. Telegram allows 64
-bytes; the longest we make is about 35.
+on item 42, `o` opens an item's card, `n` shows the next card of a digest, `p` pages /pending,
+`s` lists the reports of an item's story. `rev` is the item's decision count when the buttons
+were drawn (the store refuses a decision for any other), and `sig` is an HMAC over the rest
+with a key derived from the bot token, so a forged or altered button is refused before the
+database is asked anything. Telegram allows 64 bytes; the longest we make is about 35.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from monitor.models import Item
 
 MAX_DATA = 64
 SIG_BYTES = 8
-_DATA = re.compile(r"^([tonp]):(\d{1,12}):([a-z0-9]{1,8}):(\d{1,6}):([A-Za-z0-9_-]{11})$")
+_DATA = re.compile(r"^([tonps]):(\d{1,12}):([a-z0-9]{1,8}):(\d{1,6}):([A-Za-z0-9_-]{11})$")
 PAGE = 8  # items per /pending or /find page
 
 
@@ -67,7 +67,7 @@ class Signer:
 
 
 def card_keyboard(signer: Signer, item: Item, rev: int, *, undo: bool,
-                  review: bool = False) -> InlineKeyboardMarkup:
+                  review: bool = False, reports: int = 1) -> InlineKeyboardMarkup:
     """Keep/Skip/Off-topic/Move/Comment while undecided; Undo (and Next in a review) once
     decided. Skip ("not this week") and Off-topic ("not our subject") teach the classifier
     different things, so both are offered."""
@@ -86,6 +86,8 @@ def card_keyboard(signer: Signer, item: Item, rev: int, *, undo: bool,
                      b("💬 Comment", "t", item.id, "comm", rev)])
         if review:
             rows.append([b("Next ▶", "n", 0, "next")])
+    if reports > 1:
+        rows.append([b(f"📚 {reports} reports", "s", item.id, "reports")])
     return InlineKeyboardMarkup(rows)
 
 

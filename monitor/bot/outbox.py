@@ -21,11 +21,13 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from monitor import metrics
-from monitor.bot.cards import digest_sections, send_card, send_digest
+from monitor.bot.cards import digest_sections, refresh_cards, send_card, send_digest
 from monitor.bot.context import BotState
 from monitor.bot.pacer import retry_seconds
 from monitor.logs import fields
 from monitor.models import Item
+from monitor.store import cards as card_store
+from monitor.store import decisions
 from monitor.store import outbox as outbox_store
 
 log = logging.getLogger("monitor.bot")
@@ -132,8 +134,18 @@ class Outbox:
             metrics.DIGESTS.inc()
 
     async def _post(self, chat: int, outbox_id: int, item: Item) -> bool:
-        """Send one claimed card; True to go on with the next one."""
+        """Send one claimed card; True to go on with the next one. A report of a story that
+        already has a card in the chat joins that card instead (edited in place)."""
         engine, item_id = self.state.engine, item.id or 0
+        shown = await card_store.story_card(engine, chat, item.story) if item.story else None
+        if shown is not None and shown[0] != item_id:
+            card_item, message_id = shown
+            await outbox_store.mark_merged(engine, outbox_id, message_id)
+            await decisions.follow_story(engine, item_id, card_item)
+            await refresh_cards(self.bot, self.state, card_item)
+            log.info("card %s", fields(chat=chat, item=item_id, joined=card_item,
+                                       message=message_id))
+            return True
         try:
             message = await send_card(self.bot, self.state, chat, item_id, record=False)
         except (BadRequest, Forbidden) as exc:  # this card can never be sent as it is

@@ -80,6 +80,22 @@ def item_when(item: Item, zone: ZoneInfo) -> str:
     return when(item.published, zone, date_only=item.date_only)
 
 
+def outlets_line(names: list[str], shown: int = 3) -> str:
+    """"Kremlin (EN) · MFA (ZH) · TASS (RU) · 2 more": who reported the story."""
+    line = " · ".join(names[:shown])
+    return line + (f" · {len(names) - shown} more" if len(names) > shown else "")
+
+
+def reports_text(reports: list[Item], names: dict[str, str], zone: ZoneInfo) -> str:
+    """Every report of a story: linked title, source and time."""
+    lines = [f"📚 <b>{len(reports)} reports of this story</b>"]
+    for n, report in enumerate(reports, start=1):
+        lines.append(f"{n}. {link(report.url, shorten(report.title, 160))} · "
+                     f"<i>{escape(names.get(report.source, report.source))}, "
+                     f"{escape(item_when(report, zone))}</i>")
+    return "\n".join(lines)[:MAX_TEXT]
+
+
 def relevance(item: Item) -> float | None:
     """P(relevant) as the classifier scored it: 1 - its off-topic score."""
     if item.scores and OFF_TOPIC in item.scores:
@@ -125,13 +141,18 @@ def _footer(item: Item, topics: Topics, zone: ZoneInfo, verdict: Decision | None
 
 
 def digest_text(section: str, items: list[Item], zone: ZoneInfo, names: dict[str, str],
-                heading: str = "new candidates") -> str:
-    """One section's digest: a numbered line per candidate (the buttons open them)."""
+                heading: str = "new candidates", more: dict[int, int] | None = None) -> str:
+    """One section's digest: a numbered line per story (the buttons open them); `more` counts
+    the other reports of a line's story."""
+    more = more or {}
     lines = [f"📰 <b>{escape(section)}</b>: {len(items)} {escape(heading)}"]
     for n, item in enumerate(items, start=1):
+        extra = more.get(item.id or 0, 0)
         lines.append(f"{n}. {link(item.url, shorten(item.title, 140))} · "
                      f"<i>{escape(names.get(item.source, item.source))}, "
-                     f"{escape(item_when(item, zone))}</i>")
+                     f"{escape(item_when(item, zone))}"
+                     + (f", +{extra} more report{'s' if extra > 1 else ''}" if extra else "")
+                     + "</i>")
     lines.append("\nOpen one by its number, or review them one by one.")
     return "\n".join(lines)[:MAX_TEXT]
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.db import insert_ignoring_duplicates
-from monitor.store.schema import cards, comment_prompts, outbox
+from monitor.store.schema import cards, comment_prompts, items, outbox
 
 
 def _now() -> datetime:
@@ -70,3 +70,15 @@ async def take_prompt(engine: AsyncEngine, chat: int, user: int) -> int | None:
         if row is not None:
             await conn.execute(delete(comment_prompts).where(where))
     return row.item_id if row else None
+
+
+async def story_card(engine: AsyncEngine, chat: int, story: str) -> tuple[int, int] | None:
+    """(item id, message id) of the card already showing this story in the chat, if any: a
+    later report of the story joins that card instead of getting its own."""
+    query = (select(cards.c.item_id, cards.c.message_id).join(items, items.c.id == cards.c.item_id)
+             .where(cards.c.chat_id == chat, cards.c.kind.in_(("card", "review")),
+                    items.c.story == story)
+             .order_by(cards.c.posted_at, cards.c.message_id).limit(1))
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return (row.item_id, row.message_id) if row else None

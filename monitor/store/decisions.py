@@ -52,11 +52,13 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class CardState:
-    """What an item's card shows: the item, the revision its buttons carry, the verdict in force."""
+    """What an item's card shows: the item, the revision its buttons carry, the verdict in force,
+    and every report of its story (the item first, then the others as they were published)."""
 
     item: Item
     rev: int
     verdict: Decision | None
+    reports: tuple[Item, ...] = ()
 
 
 def _now() -> datetime:
@@ -81,8 +83,19 @@ async def card_state(engine: AsyncEngine, item_id: int) -> CardState | None:
                ).mappings().first()
         if row is None:
             return None
-        return CardState(row_item(row), await _revision(conn, item_id),
-                         await _undo_target(conn, item_id))
+        item = row_item(row)
+        return CardState(item, await _revision(conn, item_id), await _undo_target(conn, item_id),
+                         (item, *await _story_reports(conn, item)))
+
+
+async def _story_reports(conn: Any, item: Item) -> list[Item]:
+    """The other stored reports of the item's story, oldest first."""
+    if not item.story:
+        return []
+    c = items_table.c
+    query = (select(items_table).where(c.story == item.story, c.id != item.id)
+             .order_by(func.coalesce(c.published, c.first_seen), c.id).limit(50))
+    return [row_item(r) for r in (await conn.execute(query)).mappings().all()]
 
 
 async def revision(engine: AsyncEngine, item_id: int) -> int:
@@ -116,7 +129,8 @@ async def decide(engine: AsyncEngine, item_id: int, *, rev: int, action: str, us
     c = items_table.c
     try:
         async with engine.begin() as conn:
-            query = select(c.status, c.bucket, c.comment).where(c.id == item_id).with_for_update()
+            query = (select(c.status, c.bucket, c.comment, c.story).where(c.id == item_id)
+                     .with_for_update())
             row = (await conn.execute(query)).first()
             if row is None or await _revision(conn, item_id) != rev:
                 return None
@@ -127,6 +141,8 @@ async def decide(engine: AsyncEngine, item_id: int, *, rev: int, action: str, us
             decision.item_id, decision.seq, decision.user_id = item_id, rev + 1, user_id
             decision.user_name, decision.at = user_name[:128], _now()
             await _write(conn, decision, target)
+            if row.story:
+                await _mirror(conn, row.story, item_id)
             return decision
     except IntegrityError:  # a concurrent press took this revision first
         return None
@@ -180,6 +196,26 @@ async def _write(conn: Any, decision: Decision, target: Decision | None) -> None
         status=decision.status_to, bucket=decision.bucket_to, comment=decision.comment,
         reviewed_by=decision.user_name if reviewed else None,
         reviewed_at=decision.at if reviewed else None))
+
+
+async def _mirror(conn: Any, story: str, item_id: int) -> None:
+    """The story's other reports take the card item's status and bucket: the editor decides on
+    the story (one card), while the label stays on the item that was decided."""
+    c = items_table.c
+    row = (await conn.execute(select(c.status, c.bucket, c.reviewed_by, c.reviewed_at)
+                              .where(c.id == item_id))).first()
+    await conn.execute(update(items_table).where(c.story == story, c.id != item_id).values(
+        status=row.status, bucket=row.bucket, reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at))
+
+
+async def follow_story(engine: AsyncEngine, item_id: int, card_item_id: int) -> None:
+    """A late report joins its story's card: it takes the card item's decision so far."""
+    async with engine.begin() as conn:
+        story = (await conn.execute(select(items_table.c.story)
+                                    .where(items_table.c.id == card_item_id))).scalar_one()
+        if story:
+            await _mirror(conn, story, card_item_id)
 
 
 async def last_verdict(engine: AsyncEngine, item_id: int) -> Decision | None:

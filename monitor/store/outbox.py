@@ -102,6 +102,14 @@ async def mark_sent(engine: AsyncEngine, outbox_id: int, chat: int, message_id: 
             chat_id=chat, message_id=message_id, item_id=item_id, kind="card", posted_at=now))
 
 
+async def mark_merged(engine: AsyncEngine, outbox_id: int, message_id: int) -> None:
+    """Another report of a story that already has a card in the chat: it joins that card
+    (which is redrawn) instead of being posted on its own."""
+    async with engine.begin() as conn:
+        await conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            state="merged", message_id=message_id, posted_at=_now(), last_error=None))
+
+
 async def release(engine: AsyncEngine, outbox_id: int, error: str, *, failed: bool = False) -> None:
     """A send that did not happen: back to `pending` to retry, or `failed` for good."""
     async with engine.begin() as conn:
