@@ -16,8 +16,10 @@ bodies; keeps each chat's messages (so edits can be checked); answers getUpdates
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ class BotAPIServer:
         self.commands: list[dict[str, str]] = []
         self.documents: list[dict[str, Any]] = []
         self.delays: dict[str, float] = {}
+        self.refused: list[tuple[str, str]] = []  # (text, why) of messages refused as Telegram would
         self._faults: dict[str, Fault] = {}
         self._counts: dict[str, int] = {}
         self._updates: list[dict[str, Any]] = []
@@ -179,6 +182,10 @@ class BotAPIServer:
 
     def _api_sendMessage(self, params: dict[str, Any]):  # noqa: N802
         chat = int(params["chat_id"])
+        problem = message_problem(params.get("text", ""), params.get("parse_mode"))
+        if problem:
+            self.refused.append((params.get("text", ""), problem))
+            return 400, _bad(problem)
         with self._cond:
             message = self._message(chat, BOT_USER, text=params["text"])
             if params.get("reply_markup"):
@@ -200,6 +207,10 @@ class BotAPIServer:
         return _ok(message)
 
     def _api_editMessageText(self, params: dict[str, Any]):  # noqa: N802
+        problem = message_problem(params.get("text", ""), params.get("parse_mode"))
+        if problem:
+            self.refused.append((params.get("text", ""), problem))
+            return 400, _bad(problem)
         return self._edit(params, text=params["text"])
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any]):  # noqa: N802
@@ -233,6 +244,60 @@ class BotAPIServer:
         self._cond.notify_all()
 
 
+# Telegram's HTML: these tags only (a needs href), properly nested, every other < > & escaped,
+# and at most 4096 UTF-16 code units of text once the entities are parsed.
+_HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+              "tg-spoiler", "span", "blockquote", "tg-emoji"}
+_ENTITY = re.compile(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+
+
+def message_problem(text: str, parse_mode: str | None) -> str:
+    """Why Telegram would refuse this text ("" when it would accept it)."""
+    if "\x00" in text:
+        return "text must be encoded in UTF-8"  # what Telegram answers for a NUL
+    visible = text
+    if (parse_mode or "").upper() == "HTML":
+        visible, problem = _parse_html(text)
+        if problem:
+            return f"can't parse entities: {problem}"
+    if not visible.strip():
+        return "message text is empty"
+    if len(visible.encode("utf-16-le", "surrogatepass")) // 2 > 4096:
+        return "message is too long"
+    return ""
+
+
+def _parse_html(text: str) -> tuple[str, str]:
+    out, stack, pos = [], [], 0
+    for match in re.finditer(r"<(/?)([a-zA-Z-]*)((?:\s[^<>]*)?)>|[<>]|&", text):
+        out.append(text[pos:match.start()])
+        pos = match.end()
+        token = match.group(0)
+        if token == "&":
+            entity = _ENTITY.match(text, match.start())
+            if not entity:
+                return "", f"unsupported start of an entity at byte offset {match.start()}"
+            out.append(html.unescape(entity.group(0)))
+            pos = entity.end()
+            continue
+        if token in "<>":
+            return "", f"unexpected {token!r} at byte offset {match.start()}"
+        closing, tag = match.group(1), match.group(2).lower()
+        if tag not in _HTML_TAGS:
+            return "", f"unsupported tag \"{tag}\" at byte offset {match.start()}"
+        if closing:
+            if not stack or stack.pop() != tag:
+                return "", f"unmatched end tag at byte offset {match.start()}, expected \"</{stack[-1] if stack else ''}>\""
+        else:
+            if tag == "a" and "href=" not in match.group(3):
+                return "", "a tag without href"
+            stack.append(tag)
+    out.append(text[pos:])
+    if stack:
+        return "", f"can't find end tag corresponding to start tag \"{stack[-1]}\""
+    return "".join(out), ""
+
+
 def _user(user_id: int) -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
 
@@ -250,6 +315,8 @@ def _error(status: int, retry_after: int) -> dict[str, Any]:
         return {"ok": False, "error_code": 429,
                 "description": f"Too Many Requests: retry after {retry_after}",
                 "parameters": {"retry_after": retry_after}}
+    if status == 400:
+        return _bad("can't parse entities: injected by the test")
     return {"ok": False, "error_code": status, "description": "Bad Gateway"}
 
 

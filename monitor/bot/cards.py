@@ -60,8 +60,14 @@ async def send_card(bot: Bot, state: BotState, chat: int, item_id: int, *, kind:
     if card is None:
         return None
     text, markup = card_content(state, card, kind)
-    message = await bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                     disable_web_page_preview=True)
+    try:
+        message = await bot.send_message(chat, text, parse_mode=ParseMode.HTML,
+                                         reply_markup=markup, disable_web_page_preview=True)
+    except BadRequest as exc:  # Telegram refused the HTML: the card goes out as plain text
+        log.warning("card %s", fields(chat=chat, item=item_id, outcome="sent as plain text",
+                                      error=str(exc)[:200]))
+        message = await bot.send_message(chat, render.plain(text), reply_markup=markup,
+                                         disable_web_page_preview=True)
     if record:
         await card_store.add_card(state.engine, chat, message.message_id, item_id, kind)
     return message
@@ -115,11 +121,20 @@ async def refresh_cards(bot: Bot, state: BotState, item_id: int) -> None:
     for chat, message_id, kind in await card_store.cards_of(state.engine, item_id):
         text, markup = card_content(state, card, kind)
         try:
-            await bot.edit_message_text(text, chat_id=chat, message_id=message_id,
-                                        parse_mode=ParseMode.HTML, reply_markup=markup,
-                                        disable_web_page_preview=True)
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                log.warning("edit %s", fields(chat=chat, message=message_id, error=str(exc)))
+            await _edit(bot, chat, message_id, text, markup)
         except TelegramError as exc:
             log.warning("edit %s", fields(chat=chat, message=message_id, error=str(exc)))
+
+
+async def _edit(bot: Bot, chat: int, message_id: int, text: str,
+                markup: InlineKeyboardMarkup) -> None:
+    """Edit a card in place; refused HTML is sent again as plain text; "not modified" is fine."""
+    try:
+        await bot.edit_message_text(text, chat_id=chat, message_id=message_id,
+                                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                                    disable_web_page_preview=True)
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        await bot.edit_message_text(render.plain(text), chat_id=chat, message_id=message_id,
+                                    reply_markup=markup, disable_web_page_preview=True)

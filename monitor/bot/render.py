@@ -13,8 +13,9 @@ numbered lines; the numbered buttons under it open each item's card.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
-from html import escape
+from html import escape, unescape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,9 @@ from monitor.models import OFF_TOPIC, Item, Source
 from monitor.store.decisions import Decision
 from monitor.store.health import Health
 
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
+_TAG = re.compile(r"<[^<>]{0,2000}>")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 EXCERPT = 280  # characters: two to three lines on a phone
 _VERDICT = {"keep": "✅ Kept", "skip": "⏭ Skipped (not this week)",
             "offtopic": "🚫 Marked off-topic"}
@@ -39,9 +42,30 @@ def bucket_title(topics: Topics, bucket: str | None) -> str:
         return bucket
 
 
+def visible_length(html_text: str) -> int:
+    """Telegram's measure of a message: UTF-16 code units after entity parsing (tags dropped,
+    entities decoded). An emoji counts twice."""
+    return len(unescape(_TAG.sub("", html_text)).encode("utf-16-le", "surrogatepass")) // 2
+
+
+def plain(html_text: str) -> str:
+    """The message as plain text (the fallback when Telegram refuses the HTML), within limits."""
+    text = unescape(_TAG.sub("", html_text))
+    while len(text.encode("utf-16-le", "surrogatepass")) // 2 > MAX_TEXT:
+        text = text[: len(text) - max(1, (len(text.encode("utf-16-le", "surrogatepass")) // 2
+                                           - MAX_TEXT))]
+    return text
+
+
+def printable(text: str | None) -> str:
+    """Text as it may be sent: no NUL or other control characters (newlines and tabs stay), no
+    lone surrogates or non-characters, which Telegram refuses or shows as boxes."""
+    return _UNPRINTABLE.sub("", text or "")
+
+
 def shorten(text: str, limit: int) -> str:
     """At most `limit` characters, cut at a word boundary with an ellipsis."""
-    text = " ".join((text or "").split())
+    text = " ".join(printable(text).split())
     if len(text) <= limit:
         return text
     cut = text[: max(0, limit - 1)].rsplit(" ", 1)[0] if limit > 20 else text[: max(0, limit - 1)]
@@ -49,9 +73,10 @@ def shorten(text: str, limit: int) -> str:
 
 
 def link(url: str, title: str) -> str:
-    """An escaped title, linked only to an http(s) URL."""
-    parts = urlsplit(url or "")
-    if parts.scheme in ("http", "https") and parts.netloc:
+    """An escaped title, linked only to an http(s) URL (a link needs visible text)."""
+    url, title = printable(url).strip(), printable(title)
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc and title.strip():
         return f'<a href="{escape(url, quote=True)}">{escape(title)}</a>'
     return escape(title)
 
@@ -93,7 +118,7 @@ def reports_text(reports: list[Item], names: dict[str, str], zone: ZoneInfo) -> 
         lines.append(f"{n}. {link(report.url, shorten(report.title, 160))} · "
                      f"<i>{escape(names.get(report.source, report.source))}, "
                      f"{escape(item_when(report, zone))}</i>")
-    return "\n".join(lines)[:MAX_TEXT]
+    return fit(lines)
 
 
 def relevance(item: Item) -> float | None:
@@ -107,30 +132,40 @@ def card_text(item: Item, topics: Topics, zone: ZoneInfo, source_name: str,
               verdict: Decision | None = None) -> str:
     """The card: bucket · source · time, linked title, excerpt, relevance and why, then the
     decision."""
-    head = (f"<b>{escape(bucket_title(topics, item.bucket))}</b> · {escape(source_name)} · "
-            f"{escape(item_when(item, zone))}")
-    title = link(item.url, shorten(item.title, 600) or "(untitled)")
+    scale = 1.0
+    while True:  # shrink the parts, never cut the HTML: a cut tag is a refused message
+        text = _card(item, topics, zone, source_name, verdict, scale)
+        if visible_length(text) <= MAX_TEXT or scale < 0.01:
+            return text
+        scale /= 2
+
+
+def _card(item: Item, topics: Topics, zone: ZoneInfo, source_name: str,
+          verdict: Decision | None, scale: float) -> str:
+    def room(n: int) -> int:
+        return max(12, int(n * scale))
+
+    head = (f"<b>{escape(shorten(bucket_title(topics, item.bucket), room(80)))}</b> · "
+            f"{escape(shorten(source_name, room(200)))} · {escape(item_when(item, zone))}")
+    title = link(item.url, shorten(item.title, room(400)) or "(untitled)")
     score = relevance(item)
     confidence = "" if score is None else f"\n<i>relevance {score:.0%}"
     if confidence and item.why:
-        confidence += f" · {escape(shorten(item.why, WHY))}"
+        confidence += f" · {escape(shorten(item.why, room(WHY)))}"
     confidence += "</i>" if confidence else ""
     footer = _footer(item, topics, zone, verdict)
-    excerpt_room = MAX_TEXT - len(head) - len(title) - len(confidence) - 8
-    comment = ""
-    if item.comment:
-        comment_room = max(200, excerpt_room - EXCERPT - len(footer) - 20)
-        comment = f"\n💬 <i>{escape(shorten(item.comment, comment_room))}</i>"
-    room = min(EXCERPT, excerpt_room - len(footer) - len(comment))
-    excerpt = escape(shorten(item.summary, room)) if room > 20 else ""
+    comment = (f"\n💬 <i>{escape(shorten(item.comment, room(1500)))}</i>"
+               if item.comment else "")
+    excerpt = escape(shorten(item.summary, room(EXCERPT)))
     text = f"{head}\n{title}" + (f"\n{excerpt}" if excerpt else "") + confidence
-    return (text + (f"\n\n{footer}" if footer else "") + comment)[:MAX_TEXT]
+    return text + (f"\n\n{footer}" if footer else "") + comment
 
 
 def _footer(item: Item, topics: Topics, zone: ZoneInfo, verdict: Decision | None) -> str:
     if verdict is None:
         return ""
-    by = f"by {escape(verdict.user_name or str(verdict.user_id))}, {escape(when(verdict.at, zone))}"
+    name = shorten(verdict.user_name or str(verdict.user_id), 64)
+    by = f"by {escape(name)}, {escape(when(verdict.at, zone))}"
     if verdict.action == "move":
         kept = " and kept" if item.status == "kept" else ""
         return (f"🗂 Moved from {escape(bucket_title(topics, verdict.bucket_from))} to "
@@ -154,7 +189,7 @@ def digest_text(section: str, items: list[Item], zone: ZoneInfo, names: dict[str
                      + (f", +{extra} more report{'s' if extra > 1 else ''}" if extra else "")
                      + "</i>")
     lines.append("\nOpen one by its number, or review them one by one.")
-    return "\n".join(lines)[:MAX_TEXT]
+    return fit(lines)
 
 
 def item_list(items: list[Item], topics: Topics, zone: ZoneInfo, heading: str,
@@ -167,7 +202,7 @@ def item_list(items: list[Item], topics: Topics, zone: ZoneInfo, heading: str,
         lines.append(f"{n}. {link(item.url, shorten(item.title, 160))}\n"
                      f"    <i>{escape(bucket_title(topics, item.bucket))} · {escape(source)}"
                      f" · {escape(item_when(item, zone))}</i>")
-    return "\n".join(lines)[:MAX_TEXT]
+    return fit(lines)
 
 
 def week_text(week: str, items: list[Item], topics: Topics) -> list[str]:
@@ -221,16 +256,29 @@ def stats_text(week: str, counts: dict[str, dict[str, int]], topics: Topics,
                      f"({agreed / labelled:.0%}).")
     else:
         lines.append("\nNo decisions yet to compare the classifier with.")
-    return "\n".join(lines)[:MAX_TEXT]
+    return fit(lines)
+
+
+def fit(lines: list[str]) -> str:
+    """Lines of HTML joined into one message, dropping whole lines from the end (never cutting
+    inside one, which would leave a broken tag) until it fits, with "…" for what was left out."""
+    text = "\n".join(lines)
+    if visible_length(text) <= MAX_TEXT:
+        return text
+    kept = list(lines)
+    while kept and visible_length("\n".join([*kept, "…"])) > MAX_TEXT:
+        kept.pop()
+    return "\n".join([*kept, "…"]) if kept else escape(plain(text)[: MAX_TEXT - 1])
 
 
 def chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
-    """Lines joined into as few messages as fit; an over-long line is cut."""
+    """Lines joined into as few messages as fit; an over-long line loses its markup and is cut."""
     out: list[str] = []
     current = ""
     for line in lines:
-        line = line[:limit]
-        if current and len(current) + 1 + len(line) > limit:
+        if visible_length(line) > limit:  # one over-long line: its text alone, still valid
+            line = escape(plain(line)[: limit - 1])
+        if current and visible_length(f"{current}\n{line}") > limit:
             out.append(current)
             current = line
         else:
