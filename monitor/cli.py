@@ -88,14 +88,17 @@ def fetch_cmd(ids: tuple[str, ...]) -> None:
 @click.option("--dry-run", is_flag=True, help="parse and normalise only; store nothing")
 @click.option("--json", "as_json", is_flag=True, help="print the resulting items as JSON Lines")
 @click.option("--url", default=None, help="URL the files were fetched from (for relative links)")
+@click.option("--no-classify", is_flag=True,
+              help="store (or show) items unclassified: an archive, or a parser check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def import_cmd(source_id: str, dry_run: bool, as_json: bool, url: str | None,
+def import_cmd(source_id: str, dry_run: bool, as_json: bool, url: str | None, no_classify: bool,
                paths: tuple[Path, ...]) -> None:
     """Parse saved responses with a source's adapter, through the pipeline."""
     from monitor.commands import import_files
 
     sys.exit(run_async(import_files(config_or_exit(), source_id, list(paths),
-                                    dry_run=dry_run, as_json=as_json, url=url)))
+                                    dry_run=dry_run, as_json=as_json, url=url,
+                                    classify=not no_classify)))
 
 
 @main.command("items")
@@ -165,9 +168,10 @@ def run_cmd() -> None:
 
 @main.command("classify")
 @click.option("--eval", "evaluate", is_flag=True,
-              help="input carries a true 'bucket': print accuracy, F1 and a confusion table")
+              help="input carries a true 'bucket': print accuracy, F1, a confusion table and "
+              "the recall/rejection curve")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="minimum relevance (default: topics.yaml)")
+              help="minimum relevance (default: topics.yaml relevance_threshold)")
 def classify_cmd(evaluate: bool, threshold: float | None) -> None:
     """JSON Lines on stdin → the same objects with bucket, confidence and scores."""
     from monitor.commands import run_classify
@@ -179,17 +183,20 @@ def classify_cmd(evaluate: bool, threshold: float | None) -> None:
 
 
 @main.command("train")
-def train_cmd() -> None:
-    """Rebuild the classifier model from all labels; prints its version and training-set size."""
+@click.option("--force", is_flag=True,
+              help="replace the current model even if it does worse on the dev split")
+def train_cmd(force: bool) -> None:
+    """Rebuild the classifier model from all labels; prints dev figures before and after, and
+    keeps the current model if the new one loses recall or rejection (exit 1)."""
     from monitor.commands import run_train
 
     config = config_or_exit()
     decisions = run_async(_decisions(config.settings))
     try:
-        version, size, path = run_train(config, decisions)
+        code = run_train(config, decisions, force=force)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
-    click.echo(f"model {version}: {size} examples → {path}")
+    sys.exit(code)
 
 
 @main.command("export")
@@ -217,3 +224,24 @@ async def _decisions(settings: Settings) -> list[Label]:
         return await labels(engine)
     finally:
         await engine.dispose()
+
+
+@main.command("compare")
+@click.argument("story", required=False)
+@click.option("--ru", "ru_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a text file holding the Russian side's readout")
+@click.option("--cn", "cn_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a text file holding the Chinese side's readout")
+def compare_cmd(story: str | None, ru_path: Path | None, cn_path: Path | None) -> None:
+    """A story's Russian and Chinese official readouts (or two files) compared side by side."""
+    from monitor.commands import show_comparison
+
+    if (ru_path is None) != (cn_path is None) or (story is None) == (ru_path is None):
+        fail("give a STORY id (see `monitor items --json`), or both --ru FILE and --cn FILE")
+    settings, outlets = None, {}
+    if story is not None:
+        config = config_or_exit()
+        settings = config.settings
+        outlets = {s.id: s.outlet for s in config.sources.values()}
+    sys.exit(run_async(show_comparison(settings, story, ru_path=ru_path, cn_path=cn_path,
+                                       outlets=outlets)))

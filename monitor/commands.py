@@ -95,14 +95,16 @@ async def fetch_sources(config: Config, ids: list[str]) -> int:
 
 
 async def import_files(config: Config, source_id: str, paths: list[Path], *,
-                       dry_run: bool, as_json: bool, url: str | None) -> int:
+                       dry_run: bool, as_json: bool, url: str | None,
+                       classify: bool = True) -> int:
     """Parse saved responses with the source's adapter and run them through the pipeline."""
     source = _source(config, source_id)
     adapter = get_adapter(source.adapter)
     base = url or source.urls[0]
     failed = total = new = 0
     show = sys.stderr.isatty() and len(paths) > 20
-    async with open_pipeline(config, store=not dry_run, fetch=False) as pipeline:
+    async with open_pipeline(config, store=not dry_run, fetch=False,
+                             classify=classify) as pipeline:
         progress = (click.progressbar(paths, label="importing", file=sys.stderr) if show
                     else _plain(paths))
         with progress as bar:
@@ -223,38 +225,115 @@ def _batches(pairs: Iterator[Any], size: int = CLASSIFY_BATCH) -> Iterator[list[
 
 def run_classify(classifier: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str],
                  evaluate: bool = False, threshold: float | None = None) -> int:
-    """The body of `monitor classify`; returns the exit code (1 if any line was bad)."""
+    """The body of `monitor classify`; returns the exit code (1 if any line was bad).
+
+    With `evaluate`, prints the figures at the threshold in force, then the recall/rejection
+    curve over a few thresholds (overall and per language)."""
     counter = _CountingStream(stderr)
     known = {*classifier.topics.ids, OFF_TOPIC}
     rows: list[tuple[str, str, str]] = []
+    relevance: list[tuple[str, str, float]] = []
     for batch in _batches(parse_lines(stdin, evaluate, known, counter)):
         classifier.classify([item for _, item in batch], threshold)
         for obj, item in batch:
             if evaluate:
                 rows.append((item.lang, obj["bucket"], item.bucket or OFF_TOPIC))
+                relevance.append((item.lang, obj["bucket"], 1.0 - item.scores[OFF_TOPIC]))
                 continue
             out = {**obj, "bucket": item.bucket, "confidence": item.confidence,
                    "scores": item.scores, "why": item.why, "model_version": item.model_version}
             print(json.dumps(out, ensure_ascii=False), file=stdout, flush=False)
     if evaluate:
-        print(f"model {classifier.version}", file=stdout)
-        from monitor.learn.evaluate import eval_report
+        from monitor.learn.evaluate import curve, eval_report
 
-        for line in eval_report(rows):
+        current = classifier.topics.relevance_threshold if threshold is None else threshold
+        print(f"model {classifier.version} threshold {current:.2f}", file=stdout)
+        for line in [*eval_report(rows), *curve(relevance, current)]:
             print(line, file=stdout)
     stdout.flush()
     return 1 if counter.count else 0
 
 
-def run_train(config: Config, decisions: Iterable[Label] = ()) -> tuple[str, int, str]:
-    """The body of `monitor train`: all labels → model file; returns (version, size, path)."""
+TRAIN_MARGIN = 0.02  # how much dev recall or rejection a retrained model may lose
+
+
+def run_train(config: Config, decisions: Iterable[Label] = (), *, force: bool = False,
+              out: IO[str] | None = None, margin: float = TRAIN_MARGIN) -> int:
+    """The body of `monitor train`: all labels → a candidate model, measured on the real dev
+    split beside the current one; it replaces the current model only if its relevant recall and
+    off-topic rejection are within `margin` of the current model's (or with `force`).
+    Prints before/after figures; returns the exit code (1 refused, the old model kept)."""
+    import os
+
     from monitor.learn.model import default_model_path, read_model
     from monitor.learn.train import default_examples, labels_from_decisions, train
 
+    out = out or sys.stdout
+    path = default_model_path(config.settings.monitor_storage)
+    candidate = path.with_name("candidate-" + path.name)
     examples = default_examples() + labels_from_decisions(decisions)
-    path = train(examples, default_model_path(config.settings.monitor_storage), config.topics)
-    model = read_model(path)
-    return model.version, int(model.meta.get("examples", 0)), str(path)
+    new = read_model(train(examples, candidate, config.topics))
+    before, after = _dev_figures(_usable_model(path, config), new, config)
+    for name, figs in (("before", before), ("after", after)):
+        for lang, fig in figs.items():
+            print(_figure_line(f"{name} {lang}", fig), file=out)
+    worse = [k for k in ("relevant_recall", "off_recall") if before and after and
+             getattr(after["all"], k) < getattr(before["all"], k) - margin]
+    if worse and not force:
+        for stale in (candidate, candidate.with_suffix(".json")):
+            stale.unlink(missing_ok=True)
+        print(f"refused: {', '.join(worse)} on the dev split fell by more than {margin:.2f}; "
+              f"the current model stays (--force to replace it anyway)", file=out)
+        return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(candidate.with_suffix(".json"), path.with_suffix(".json"))
+    os.replace(candidate, path)  # last: the daemon reloads on this file's change
+    print(f"model {new.version}: {new.meta.get('examples', 0)} examples → {path}", file=out)
+    return 0
+
+
+def _usable_model(path: Path, config: Config) -> Any:
+    """The current model file, or None when there is none or it does not fit topics.yaml."""
+    from monitor.learn.model import check_model, read_model
+
+    try:
+        model = read_model(path)
+        check_model(model, config.topics)
+    except Exception:  # noqa: BLE001 - an unusable model is replaced, whatever is wrong with it
+        return None
+    return model
+
+
+def _dev_figures(current: Any, new: Any, config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Figures of both models on the real dev split at topics.yaml's threshold, overall and per
+    language ({} for a missing model or dev split)."""
+    from monitor.learn.embed import embed
+    from monitor.learn.evaluate import LANGS, labelled_figures, model_rows
+    from monitor.learn.train import dev_rows
+    from monitor.text import item_text
+
+    try:
+        dev = dev_rows()
+    except FileNotFoundError:
+        return {}, {}
+    vectors = embed([item_text(r.get("title") or "", r.get("summary") or "") for r in dev])
+    thr = config.topics.relevance_threshold
+    out = []
+    for model in (current, new):
+        figs = {}
+        if model is not None:
+            rows, best = model_rows(model, config.topics, dev, vectors)
+            for lang in ("all", *LANGS):
+                pick = [i for i, r in enumerate(rows) if lang in ("all", r[0])]
+                figs[lang] = labelled_figures([rows[i] for i in pick], [best[i] for i in pick],
+                                              thr)
+        out.append(figs)
+    return out[0], out[1]
+
+
+def _figure_line(name: str, fig: Any) -> str:
+    return (f"{name}: n={fig.n} relevant_recall={fig.relevant_recall:.3f} "
+            f"off_topic_recall={fig.off_recall:.3f} bucket_accuracy={fig.bucket_accuracy:.3f}")
 
 
 class _CountingStream:
@@ -271,3 +350,98 @@ class _CountingStream:
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+# --- monitor compare --------------------------------------------------------------------------
+# Local imports: this block is appended to a module other work edits, and touches nothing above.
+
+_RU_OFFICIAL = ("kremlin", "kremlin_ru")
+_CN_OFFICIAL = ("mfa_", "xinhua", "peoples_daily")
+_RU_MFA = (r"russian (?:federation )?(?:ministry of foreign affairs|foreign ministry|mfa)"
+           r"|(?:ministry of foreign affairs|mfa) of (?:the )?russia|мид росс|mid\.ru")
+
+
+def readout_side(item: Item, outlet: str = "") -> str | None:
+    """"ru" for a Russian official account (the Kremlin, the Russian MFA), "cn" for a Chinese
+    one (PRC MFA, Xinhua, People's Daily), None for anything else (TASS, RFE/RL …)."""
+    import re
+
+    if item.source in _RU_OFFICIAL or re.search(_RU_MFA, f"{outlet} {item.origin or ''}", re.I):
+        return "ru"
+    if item.source.startswith(_CN_OFFICIAL):
+        return "cn"
+    return None
+
+
+async def _story_items(settings: Settings, story: str) -> list[Item]:
+    """The stored items of one story (its id as `monitor items --json` prints it)."""
+    from sqlalchemy import select
+
+    from monitor.store.schema import items as items_table
+
+    engine = await open_database(settings.db_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(items_table)
+                                       .where(items_table.c.story == story)
+                                       .order_by(items_table.c.id))).mappings().all()
+    finally:
+        await engine.dispose()
+    return [item_store.row_item(r) for r in rows]
+
+
+def pick_readouts(items: list[Item], outlets: dict[str, str]) -> tuple[Item, Item] | None:
+    """The Russian and the Chinese official account among a story's items (on each side the
+    one with the most text), or None when a side has none."""
+    sides: dict[str, list[Item]] = {"ru": [], "cn": []}
+    for item in items:
+        side = readout_side(item, outlets.get(item.source, ""))
+        if side:
+            sides[side].append(item)
+    if not sides["ru"] or not sides["cn"]:
+        return None
+    def longest(found: list[Item]) -> Item:
+        return max(found, key=lambda i: (len(i.title) + len(i.summary or ""), i.original))
+    return longest(sides["ru"]), longest(sides["cn"])
+
+
+def _item_readout(item: Item) -> Any:
+    from monitor.pipeline.compare import Readout
+
+    return Readout(text=item.summary or "", title=item.title, lang=item.lang, source=item.source)
+
+
+def _file_readout(path: Path) -> Any:
+    from monitor.pipeline.compare import Readout
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as UTF-8 text: {exc}") from None
+    return Readout(text=text, source=path.name)
+
+
+async def show_comparison(settings: Settings | None, story: str | None, *,
+                          ru_path: Path | None = None, cn_path: Path | None = None,
+                          outlets: dict[str, str] | None = None) -> int:
+    """`monitor compare`: a story's Russian and Chinese official readouts (or two text files)
+    compared side by side: figures, characterisations of the relationship, topics."""
+    from monitor.pipeline.compare import compare, render_comparison
+
+    if ru_path is not None and cn_path is not None:
+        ru, cn = _file_readout(ru_path), _file_readout(cn_path)
+    else:
+        assert settings is not None and story
+        items = await _story_items(settings, story)
+        pair = pick_readouts(items, outlets or {})
+        if pair is None:
+            held = ", ".join(sorted({i.source for i in items})) or "no stored items"
+            raise ConfigError(f"story {story!r} has no pair of official readouts (a Kremlin or "
+                              f"Russian MFA item and a PRC MFA, Xinhua or People's Daily item); "
+                              f"it holds: {held}")
+        ru, cn = _item_readout(pair[0]), _item_readout(pair[1])
+        click.echo(f"Story {story}: {pair[0].source} (item {pair[0].id}) against "
+                   f"{pair[1].source} (item {pair[1].id}). Stored items hold only the title and "
+                   f"the lead, so only those are compared.\n")
+    click.echo(render_comparison(compare(ru, cn)))
+    return 0

@@ -113,7 +113,8 @@ def _run_import(paths: list[Path], tmp_path: Path) -> subprocess.CompletedProces
     env = dict(os.environ, MONITOR_SOURCES=str(ROOT / "sources.yaml"),
                MONITOR_STORAGE=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'corpus.db'}")
     return subprocess.run(
-        [sys.executable, "-m", "monitor", "import", "--source", SOURCE, "--dry-run", "--json",
+        [sys.executable, "-m", "monitor", "import", "--source", SOURCE, "--dry-run", "--no-classify",
+         "--json",
          "--url", URL, *map(str, paths)],
         cwd=ROOT, env=env, capture_output=True, text=True, errors="replace",
         timeout=BATCH_TIMEOUT, preexec_fn=_limit_memory)

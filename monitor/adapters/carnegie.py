@@ -57,23 +57,25 @@ def next_data_items(root: lxml_html.HtmlElement, raw: RawResponse, source: Sourc
     scripts = root.cssselect(NEXT_DATA)
     try:
         data = json.loads(scripts[0].text_content()) if scripts else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested beyond any real page
         return []
     return [item for record in _records(data)
             if (item := _record_item(record, raw, source)) is not None]
 
 
 def _records(node: Any) -> Iterator[dict[str, Any]]:
-    """Depth-first: dicts with a research link (their children are not searched again)."""
-    if isinstance(node, dict):
-        if _first(node, LINK_KEYS, RESEARCH_PATH.match):
-            yield node
-            return
-        for value in node.values():
-            yield from _records(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _records(value)
+    """Depth-first, in document order: dicts with a research link (their children are not
+    searched again). A stack, not recursion: hostile JSON may nest as deep as the parser lets."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if _first(current, LINK_KEYS, RESEARCH_PATH.match):
+                yield current
+                continue
+            stack.extend(reversed(list(current.values())))
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
 
 
 def _first(record: dict[str, Any], keys: tuple[str, ...], test: Any = bool) -> str:

@@ -111,9 +111,16 @@ def parse_time(text: str | None, *, dayfirst: bool = False) -> datetime | None:
     if not text or not text.strip():
         return None
     try:
-        return dateutil_parser.parse(text.strip(), dayfirst=dayfirst, fuzzy=True)
+        value = dateutil_parser.parse(text.strip(), dayfirst=dayfirst, fuzzy=True)
     except (ValueError, OverflowError):
         return None
+    return value if plausible(value) else None
+
+
+def plausible(value: datetime) -> bool:
+    """A publication date we can believe and convert: 1990–2100 (year 1 or 9999 with an offset
+    cannot even be converted to UTC)."""
+    return 1990 <= value.year <= 2100
 
 
 def wallclock(value: datetime | None) -> datetime | None:
@@ -156,9 +163,10 @@ def date_in_text(text: str | None) -> datetime | None:
         if m := pattern.search(text):
             y, mo, d, hh, mm = (int(g) if g else 0 for g in m.groups())
             try:
-                return datetime(y, mo, d, hh, mm)
+                value = datetime(y, mo, d, hh, mm)
             except ValueError:
                 return None
+            return value if plausible(value) else None
     if m := _EN_DATE.search(text):
         return wallclock(parse_time(m.group(1).replace(".", "")))
     return None
@@ -183,6 +191,8 @@ def json_list(text: str, url: str, key: str) -> list[Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise NotAFeed(f"{url}: not JSON ({exc})") from None
+    except RecursionError:
+        raise NotAFeed(f"{url}: JSON nested too deep to be a real reply") from None
     entries = data.get(key) if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise NotAFeed(f"{url}: JSON without a {key} list")

@@ -62,7 +62,10 @@ def to_utc(value: datetime | None, source: Source) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=source.zone)
-    return value.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return value.astimezone(timezone.utc).replace(microsecond=0)
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset: no such UTC time
+        return None
 
 
 def calendar_noon(value: datetime | None, source: Source) -> datetime | None:
