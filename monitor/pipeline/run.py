@@ -207,22 +207,26 @@ async def run_sources(pipeline: Pipeline, sources: list[Source]) -> list[PollRep
 
 
 @asynccontextmanager
-async def open_pipeline(config: Config, *, store: bool = True,
-                        fetch: bool = True) -> AsyncIterator[Pipeline]:
+async def open_pipeline(config: Config, *, store: bool = True, fetch: bool = True,
+                        classify: bool = True) -> AsyncIterator[Pipeline]:
     """A ready Pipeline for the configuration; closes the database and HTTP client on exit.
 
-    The classifier and the embedder (shared by classify and dedupe) are always loaded; without
-    a trained model the classifier falls back to its seed model with a warning.
+    The classifier and the embedder (shared by classify and stories) are loaded unless
+    `classify` is off (an archival import or a parser check: items stay unclassified and
+    stories link by headline only); without a trained model the classifier falls back to its
+    seed model with a warning.
     """
-    from monitor.learn.embed import embed  # numpy and the model: only for commands that poll
-    from monitor.pipeline.classify import load_classifier
-
     settings = config.settings
+    classifier, embedder = None, None
+    if classify:
+        from monitor.learn.embed import embed  # numpy and the model: only when classifying
+        from monitor.pipeline.classify import load_classifier
+
+        classifier, embedder = load_classifier(settings, topics=config.topics), embed
     engine = await open_database(settings.db_url) if store else None
     try:
-        pipeline = Pipeline(engine=engine, sources=dict(config.sources),
-                            classifier=load_classifier(settings, topics=config.topics),
-                            embed=embed, max_age=settings.max_age)
+        pipeline = Pipeline(engine=engine, sources=dict(config.sources), classifier=classifier,
+                            embed=embedder, max_age=settings.max_age)
         if fetch:
             async with Fetcher(FetchSettings.from_settings(settings)) as fetcher:
                 pipeline.fetcher = fetcher
