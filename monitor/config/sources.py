@@ -78,20 +78,12 @@ def _source(path: Path, index: int, entry: Any, adapters: Collection[str]) -> So
     adapter = entry.get("adapter")
     if adapter not in adapters:
         raise fail("adapter", f"unknown adapter {adapter!r} (known: {', '.join(sorted(adapters))})")
-    urls = entry.get("urls")
-    if isinstance(urls, str):
-        urls = [urls]
-    if not urls or not all(isinstance(u, str) and re.match(r"https?://", u) for u in urls):
-        raise fail("urls", "expected a list of http(s) URLs")
+    urls = _urls(entry.get("urls"), fail)
     try:
         interval = parse_interval(entry.get("interval", "30m"))
     except ValueError as exc:
         raise fail("interval", str(exc)) from None
-    tz = entry.get("timezone", "UTC")
-    try:
-        ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise fail("timezone", f"unknown time zone {tz!r}") from None
+    tz = _zone(entry.get("timezone", "UTC"), fail)
     options = _options(entry.get("options") or {}, fail)
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
@@ -99,11 +91,26 @@ def _source(path: Path, index: int, entry: Any, adapters: Collection[str]) -> So
     name = str(entry.get("name") or sid)
     return Source(
         id=sid, name=name, adapter=adapter, urls=tuple(urls),
-        language=str(entry.get("language") or "en"), interval=interval, timezone=str(tz),
+        language=str(entry.get("language") or "en"), interval=interval, timezone=tz,
         enabled=enabled, reason=str(entry.get("reason") or ""),
         outlet=str(entry.get("outlet") or name), options=options,
         short=str(entry.get("short") or ""),
     )
+
+
+def _urls(urls: Any, fail: Callable[[str, str], ConfigError]) -> list[str]:
+    urls = [urls] if isinstance(urls, str) else urls
+    if not urls or not all(isinstance(u, str) and re.match(r"https?://", u) for u in urls):
+        raise fail("urls", "expected a list of http(s) URLs")
+    return list(urls)
+
+
+def _zone(tz: Any, fail: Callable[[str, str], ConfigError]) -> str:
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail("timezone", f"unknown time zone {tz!r}") from None
+    return str(tz)
 
 
 def _options(options: Any, fail: Callable[[str, str], ConfigError]) -> dict[str, Any]:
