@@ -22,5 +22,7 @@ POSTED = Counter("monitor_candidates_posted", "Candidate cards delivered to an e
                  registry=REGISTRY)
 DIGESTS = Counter("monitor_digests_posted", "Section digests delivered to an editor chat.",
                   registry=REGISTRY)
+CHAT_REFUSED = Counter("monitor_chat_refused", "Sends an editor chat refused (bot kicked).",
+                       registry=REGISTRY)
 DECISIONS = Counter("monitor_decisions", "Editor decisions by action.", ["action"],
                     registry=REGISTRY)

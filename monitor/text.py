@@ -12,11 +12,15 @@ import unicodedata
 
 from lxml import html as lxml_html
 
+# NUL and the other control characters (PostgreSQL refuses NUL in text; Telegram refuses it in
+# messages), lone surrogates and non-characters: never part of a headline.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 
 def clean_text(text: str | None) -> str:
-    """Entities unescaped, NFC, NBSP and every run of white space (CRLF too) as one space.
+    """Entities unescaped, NFC, control characters dropped, NBSP and every run of white space
+    (CRLF too) as one space.
 
     NFC, not NFKC: NFKC would turn Chinese full-width punctuation (，（）) into ASCII.
     """
@@ -24,7 +28,7 @@ def clean_text(text: str | None) -> str:
         return ""
     text = html.unescape(text)
     text = unicodedata.normalize("NFC", text.replace("\u00a0", " "))
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def html_to_text(fragment: str | None) -> str:

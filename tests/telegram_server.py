@@ -317,6 +317,9 @@ def _error(status: int, retry_after: int) -> dict[str, Any]:
                 "parameters": {"retry_after": retry_after}}
     if status == 400:
         return _bad("can't parse entities: injected by the test")
+    if status == 403:
+        return {"ok": False, "error_code": 403,
+                "description": "Forbidden: bot was kicked from the supergroup chat"}
     return {"ok": False, "error_code": status, "description": "Bad Gateway"}
 
 

@@ -563,14 +563,16 @@ def test_every_card_is_valid_telegram_html_within_the_limit(title, summary, comm
         assert message_problem(line_text, "HTML") in ("", "message text is empty")
 
 
-async def test_hostile_titles_always_reach_the_chat(server, bot, engine):
+async def test_hostile_titles_always_reach_the_chat(server, bot, engine, sources):
+    from monitor.pipeline.normalize import normalize
+
     now = datetime.now(timezone.utc)
     titles = ["<b>unclosed tag from a broken feed", "Rates < 5% & rising > fast", "NUL\x00in title",
               "😀" * 4000, "</i> stray end tag", "plain"]
-    items = await item_store.insert_new(engine, [Item(
+    items = await item_store.insert_new(engine, [normalize(Item(
         source="tass", url=f"https://tass.com/politics/h{n}", title=t, summary="&" * 5000,
-        key=f"h{n}", bucket="military_security", confidence=0.7, comment="",
-        published=now, first_seen=now + timedelta(milliseconds=n)) for n, t in enumerate(titles)])
+        bucket="military_security", confidence=0.7, comment="", published=now,
+        first_seen=now + timedelta(milliseconds=n)), sources["tass"]) for n, t in enumerate(titles)])
     server.fail("sendMessage", {2}, status=400)  # Telegram refuses one card's HTML outright
     async with bot(BotOptions(**{**FAST.__dict__, "digest_at": 50})) as outbox:
         await outbox.notify(items)
@@ -580,3 +582,31 @@ async def test_hostile_titles_always_reach_the_chat(server, bot, engine):
     resent = [c for c in server.calls_of("sendMessage") if not c.params.get("parse_mode")]
     assert len(resent) == 1 and "Rates < 5%" in resent[0].params["text"], \
         "the refused card went out again as plain text"
+
+
+async def test_telegram_unreachable_at_start_is_retried_and_nothing_is_lost(server, bot, engine):
+    server.fail("getMe", {1, 2}, status=502)  # Telegram down when the daemon starts
+    items = await stored(engine, 2)
+    async with bot() as outbox:
+        assert not outbox.connected()  # serving, and /readyz says the bot is not connected
+        await outbox.notify(items)  # the cards wait in the database meanwhile
+        await until(lambda: len(cards(server)) == 2, "the cards once Telegram answers", 20)
+        assert outbox.connected()
+    assert [c.status for c in server.calls_of("getMe", ok=False)][:3] == [502, 502, 200]
+    assert [r["state"] for r in await outbox_store.outbox_rows(engine, CHAT)] == ["sent"] * 2
+
+
+async def test_a_chat_that_refuses_the_bot_keeps_its_cards_and_is_announced(server, bot, engine):
+    from monitor import metrics
+
+    refused_before = metrics.CHAT_REFUSED._value.get()
+    server.fail("sendMessage", {1}, status=403)  # "bot was kicked", then added back
+    items = await stored(engine, 2)
+    async with bot() as outbox:
+        await outbox.notify(items)
+        await until(lambda: len(cards(server)) == 2, "both cards after the chat took it back", 20)
+    assert metrics.CHAT_REFUSED._value.get() == refused_before + 1
+    rows = await outbox_store.outbox_rows(engine, CHAT)
+    assert [r["state"] for r in rows] == ["sent", "sent"]
+    assert [c.params["text"].split("/politics/")[1][:1] for c in server.calls_of("sendMessage")] \
+        == ["0", "1"]  # in order, and the refused one not lost

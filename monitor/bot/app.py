@@ -10,12 +10,14 @@ returned outbox's `notify`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -32,8 +34,10 @@ from monitor.bot.outbox import Outbox
 from monitor.bot.pacer import ChatPacer
 from monitor.config import Config
 from monitor.errors import ConfigError
+from monitor.logs import fields
 
 log = logging.getLogger("monitor.bot")
+CONNECT_RETRY_MAX = 300.0  # seconds between attempts to reach Telegram, at most
 OUTBOX = "outbox"  # the key of the Outbox in application.bot_data
 COMMANDS = [
     ("pending", "Undecided candidates, oldest first"),
@@ -89,21 +93,66 @@ def build_application(config: Config, engine: AsyncEngine,
 @asynccontextmanager
 async def running_bot(config: Config, engine: AsyncEngine,
                       options: BotOptions | None = None) -> AsyncIterator[Outbox]:
-    """Polls for updates and posts the outbox in the running loop until the block exits."""
+    """Polls for updates and posts the outbox in the running loop until the block exits.
+
+    A rejected token raises `InvalidToken` at once (a configuration error). Telegram being
+    unreachable or answering 5xx does not stop the daemon: the outbox is yielded at once (cards
+    queue up in the database, `/readyz` says the bot is not connected) and connecting is retried
+    with backoff in the background until it succeeds.
+    """
     application = build_application(config, engine, options)
     outbox: Outbox = application.bot_data[OUTBOX]
-    async with application:
+    connector = None
+    if not await _connect(application, outbox, first=True):
+        connector = asyncio.create_task(_keep_connecting(application, outbox),
+                                        name="monitor-bot-connect")
+    try:
+        yield outbox
+    finally:
+        if connector is not None:
+            connector.cancel()
+            await asyncio.gather(connector, return_exceptions=True)
+        await _disconnect(application, outbox)
+
+
+async def _connect(application: Application, outbox: Outbox, *, first: bool = False) -> bool:
+    """Initialize, register the commands, start polling and the outbox; False while Telegram
+    cannot be reached (InvalidToken is raised: retrying a rejected token is pointless)."""
+    try:
+        await application.initialize()
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         await application.start()
         await application.updater.start_polling(
             timeout=outbox.state.options.poll_timeout,
             allowed_updates=["message", "callback_query"])
-        outbox.connected = lambda: bool(application.updater and application.updater.running)
-        outbox.start()
-        log.info("bot started as @%s", application.bot.username)
-        try:
-            yield outbox
-        finally:
-            await outbox.stop()
-            await application.updater.stop()
+    except InvalidToken:
+        raise
+    except TelegramError as exc:
+        log.warning("bot %s", fields(outcome="not connected", error=str(exc)[:200],
+                                     retrying="yes"))
+        if application.running:
             await application.stop()
+        return False
+    outbox.connected = lambda: bool(application.updater and application.updater.running)
+    outbox.start()
+    log.info("bot started as @%s", application.bot.username)
+    return True
+
+
+async def _keep_connecting(application: Application, outbox: Outbox) -> None:
+    delay = outbox.state.options.retry
+    while not await _connect(application, outbox):
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, CONNECT_RETRY_MAX)
+
+
+async def _disconnect(application: Application, outbox: Outbox) -> None:
+    await outbox.stop()
+    if application.updater and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    try:
+        await application.shutdown()
+    except (TelegramError, RuntimeError):  # never initialized, or Telegram gone: nothing to undo
+        pass

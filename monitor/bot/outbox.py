@@ -12,6 +12,7 @@ sends its alerts and the weekly draft through here, to the same editor chats.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
@@ -44,6 +45,7 @@ class Outbox:
         self._stopping = False
         self._delay = state.options.idle
         self.connected: Callable[[], bool] = lambda: False  # set by running_bot; for /readyz
+        self._refused_until: dict[int, float] = {}  # chats that refuse the bot, until when
 
     async def notify(self, items: list[Item]) -> None:
         """The pipeline's notifier: enqueue (never send) and wake the worker."""
@@ -107,6 +109,8 @@ class Outbox:
         now = datetime.now(self.state.zone)
         if options.quiet and options.quiet.active(now):
             return
+        if self._refused_until.get(chat, 0.0) > asyncio.get_running_loop().time():
+            return
         if options.daily_at is not None:
             await self._digest(chat, before=_last_daily(now, options.daily_at),
                                heading="candidates of the day")
@@ -148,11 +152,15 @@ class Outbox:
             return True
         try:
             message = await send_card(self.bot, self.state, chat, item_id, record=False)
-        except (BadRequest, Forbidden) as exc:  # this card can never be sent as it is
+        except Forbidden as exc:  # the chat refuses the bot (kicked, blocked): keep the cards
+            await outbox_store.release(engine, outbox_id, str(exc))
+            await self._refused_by(chat, str(exc))
+            return False
+        except BadRequest as exc:  # this card can never be sent, even as plain text
             await outbox_store.release(engine, outbox_id, str(exc), failed=True)
             log.error("card %s", fields(chat=chat, item=item_id, outcome="refused",
                                         error=str(exc)))
-            return not isinstance(exc, Forbidden)
+            return True
         except (RetryAfter, NetworkError) as exc:  # TimedOut is a NetworkError
             await outbox_store.release(engine, outbox_id, str(exc))
             self._retry_later(chat, exc)
@@ -160,6 +168,7 @@ class Outbox:
         if message is None:  # the item went between the claim and the send
             await outbox_store.release(engine, outbox_id, "no such item", failed=True)
             return True
+        self._refused_until.pop(chat, None)
         await outbox_store.mark_sent(engine, outbox_id, chat, message.message_id, item_id)
         metrics.POSTED.inc()
         log.info("card %s", fields(chat=chat, item=item_id, message=message.message_id))
@@ -184,6 +193,25 @@ class Outbox:
                 except TelegramError as exc:
                     log.warning("document %s", fields(chat=chat, file=path.name,
                                                       outcome="failed", error=str(exc)[:200]))
+
+    async def _refused_by(self, chat: int, error: str) -> None:
+        """A chat refuses the bot: its cards stay queued (nothing is lost), it is tried again
+        after a pause, and the editors hear about it once per refusal streak: in the log, the
+        metrics and every other editor chat."""
+        first = chat not in self._refused_until
+        wait = self.state.options.retry * 6  # a minute by default: people take time to fix it
+        self._refused_until[chat] = asyncio.get_running_loop().time() + wait
+        self._delay = min(self._delay, wait)
+        metrics.CHAT_REFUSED.inc()
+        log.error("chat %s", fields(chat=chat, outcome="refuses the bot", error=error[:200],
+                                    retry_in=wait))
+        if first:
+            for other in self.state.chats:
+                if other != chat:
+                    with contextlib.suppress(TelegramError):
+                        await self.bot.send_message(
+                            other, f"⚠️ Chat {chat} refuses the bot ({error[:200]}); its cards "
+                                   "wait until the bot is added back.")
 
     def _retry_later(self, chat: int, exc: Exception) -> None:
         wait = retry_seconds(exc) if isinstance(exc, RetryAfter) else self.state.options.retry
