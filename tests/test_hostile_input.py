@@ -63,3 +63,25 @@ def test_a_feed_entry_dated_year_9999_keeps_its_other_fields() -> None:
     (item,) = rss.parse(raw, source("rss"))
     item = normalize(item, source("rss"))
     assert item.title == "Lavrov meets Wang Yi" and item.published is None
+
+
+@pytest.mark.parametrize("decoy", ["<!-- <!DOCTYPE x> -->", "<!DOCTYPE decoy>", ""])
+def test_entity_bombs_behind_a_decoy_doctype_are_not_expanded(decoy) -> None:
+    import tracemalloc
+
+    laughs = "".join(f'<!ENTITY l{n} "{"&l%d;" % (n - 1) * 10 if n else "lol"}">'
+                     for n in range(10))  # 10^9 "lol"s if expanded
+    feed = (f'<?xml version="1.0"?>{decoy}<!DOCTYPE rss [{laughs}]><rss version="2.0"><channel>'
+            "<title>t</title><item><title>Boom &l9;</title><link>https://example.org/a</link>"
+            "</item></channel></rss>").encode()
+    raw = RawResponse(url="https://example.org/feed", content=feed)
+    tracemalloc.start()
+    try:
+        items = tass.parse(raw, source("tass"))
+    except NotAFeed:
+        items = []
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 50 * 2**20  # not the gigabytes an expansion takes
+    assert all("lollol" not in item.title for item in items)

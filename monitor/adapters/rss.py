@@ -21,7 +21,6 @@ from monitor.text import clean_text, html_to_text
 
 # feedparser's fallback parser expands internal entities without limit (a 160 KB feed took
 # over 4 GB): remove any DOCTYPE, with its internal subset, before parsing.
-_DOCTYPE = re.compile(r"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.I | re.S)
 _HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S)
 MAX_SUMMARY = 1200
 # A stated time ends in an offset, a zone name or Z; without one it is the source's wall clock
@@ -39,12 +38,34 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
     return items
 
 
+def without_doctypes(text: str) -> str:
+    """Every DOCTYPE declaration removed, internal subset included, wherever it stands.
+
+    Not only the first: a decoy (a DOCTYPE-like string in a comment, or a second one) must not
+    shield the real one, whose entities feedparser's fallback parser would expand without
+    limit. A linear scan with str.find, not a regular expression: no input makes it slow.
+    """
+    lower = text.lower()
+    if "<!doctype" not in lower:
+        return text
+    out, pos = [], 0
+    while (start := lower.find("<!doctype", pos)) >= 0:
+        out.append(text[pos:start])
+        close, bracket = lower.find(">", start), lower.find("[", start)
+        if bracket >= 0 and (close < 0 or bracket < close):  # an internal subset: skip to "]>"
+            end = lower.find("]", bracket)
+            close = lower.find(">", end) if end >= 0 else -1
+        pos = len(text) if close < 0 else close + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def parse_feed(raw: RawResponse) -> Any:
     """feedparser's result for a body that must be a feed (else NotAFeed)."""
     text = decode(raw)
     if _HTML_START.match(text[:2000]):
         raise NotAFeed(f"{raw.url}: an HTML page, not a feed")
-    text = _DOCTYPE.sub("", text, count=1)
+    text = without_doctypes(text)
     # Hand feedparser text whose encoding we decided, declared as what it now is.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", '<?xml version="1.0" encoding="utf-8"?>', text, count=1)
     feed = feedparser.parse(text.encode("utf-8"), sanitize_html=False,
