@@ -307,16 +307,16 @@ def _usable_model(path: Path, config: Config) -> Any:
 def _dev_figures(current: Any, new: Any, config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
     """Figures of both models on the real dev split at topics.yaml's threshold, overall and per
     language ({} for a missing model or dev split)."""
-    from monitor.learn.embed import embed
     from monitor.learn.evaluate import LANGS, labelled_figures, model_rows
-    from monitor.learn.train import dev_rows
+    from monitor.learn.train import dev_rows, embed_cached
     from monitor.text import item_text
 
     try:
         dev = dev_rows()
     except FileNotFoundError:
         return {}, {}
-    vectors = embed([item_text(r.get("title") or "", r.get("summary") or "") for r in dev])
+    vectors = embed_cached([item_text(r.get("title") or "", r.get("summary") or "")
+                            for r in dev])
     thr = config.topics.relevance_threshold
     out = []
     for model in (current, new):
@@ -355,24 +355,6 @@ class _CountingStream:
 # --- monitor compare --------------------------------------------------------------------------
 # Local imports: this block is appended to a module other work edits, and touches nothing above.
 
-_RU_OFFICIAL = ("kremlin", "kremlin_ru")
-_CN_OFFICIAL = ("mfa_", "xinhua", "peoples_daily")
-_RU_MFA = (r"russian (?:federation )?(?:ministry of foreign affairs|foreign ministry|mfa)"
-           r"|(?:ministry of foreign affairs|mfa) of (?:the )?russia|мид росс|mid\.ru")
-
-
-def readout_side(item: Item, outlet: str = "") -> str | None:
-    """"ru" for a Russian official account (the Kremlin, the Russian MFA), "cn" for a Chinese
-    one (PRC MFA, Xinhua, People's Daily), None for anything else (TASS, RFE/RL …)."""
-    import re
-
-    if item.source in _RU_OFFICIAL or re.search(_RU_MFA, f"{outlet} {item.origin or ''}", re.I):
-        return "ru"
-    if item.source.startswith(_CN_OFFICIAL):
-        return "cn"
-    return None
-
-
 async def _story_items(settings: Settings, story: str) -> list[Item]:
     """The stored items of one story (its id as `monitor items --json` prints it)."""
     from sqlalchemy import select
@@ -388,27 +370,6 @@ async def _story_items(settings: Settings, story: str) -> list[Item]:
     finally:
         await engine.dispose()
     return [item_store.row_item(r) for r in rows]
-
-
-def pick_readouts(items: list[Item], outlets: dict[str, str]) -> tuple[Item, Item] | None:
-    """The Russian and the Chinese official account among a story's items (on each side the
-    one with the most text), or None when a side has none."""
-    sides: dict[str, list[Item]] = {"ru": [], "cn": []}
-    for item in items:
-        side = readout_side(item, outlets.get(item.source, ""))
-        if side:
-            sides[side].append(item)
-    if not sides["ru"] or not sides["cn"]:
-        return None
-    def longest(found: list[Item]) -> Item:
-        return max(found, key=lambda i: (len(i.title) + len(i.summary or ""), i.original))
-    return longest(sides["ru"]), longest(sides["cn"])
-
-
-def _item_readout(item: Item) -> Any:
-    from monitor.pipeline.compare import Readout
-
-    return Readout(text=item.summary or "", title=item.title, lang=item.lang, source=item.source)
 
 
 def _file_readout(path: Path) -> Any:
@@ -433,13 +394,15 @@ async def show_comparison(settings: Settings | None, story: str | None, *,
     else:
         assert settings is not None and story
         items = await _story_items(settings, story)
+        from monitor.pipeline.readouts import item_readout, pick_readouts
+
         pair = pick_readouts(items, outlets or {})
         if pair is None:
             held = ", ".join(sorted({i.source for i in items})) or "no stored items"
             raise ConfigError(f"story {story!r} has no pair of official readouts (a Kremlin or "
                               f"Russian MFA item and a PRC MFA, Xinhua or People's Daily item); "
                               f"it holds: {held}")
-        ru, cn = _item_readout(pair[0]), _item_readout(pair[1])
+        ru, cn = item_readout(pair[0]), item_readout(pair[1])
         click.echo(f"Story {story}: {pair[0].source} (item {pair[0].id}) against "
                    f"{pair[1].source} (item {pair[1].id}). Stored items hold only the title and "
                    f"the lead, so only those are compared.\n")

@@ -535,6 +535,11 @@ async def test_three_reports_of_one_story_make_one_card_edited_twice(server, bot
         listing = await until(lambda: [m for m in server.bot_messages(CHAT)
                                        if "3 reports of this story" in m["text"]], "reports")
         assert "Путин" in listing[0]["text"] and "习近平" in listing[0]["text"]
+        server.press(CHAT, EDITOR, card["message_id"], buttons(current)["⚖ Compare"])
+        compared = await until(lambda: [m for m in server.bot_messages(CHAT)
+                                        if "Readout comparison" in m["text"]], "the comparison")
+        assert "Russian side (kremlin" in compared[0]["text"] and "Chinese side (mfa_zh" in \
+            compared[0]["text"]
         server.press(CHAT, EDITOR, card["message_id"], buttons(current)["✅ Keep"])
         await until(lambda: "Kept" in server.messages[(CHAT, card["message_id"])]["text"], "kept")
     statuses = {(await decisions.get_item(engine, i)).status

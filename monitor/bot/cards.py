@@ -19,6 +19,7 @@ from monitor.bot import keyboards, render
 from monitor.bot.context import BotState
 from monitor.logs import fields
 from monitor.models import Item
+from monitor.pipeline.readouts import pick_readouts
 from monitor.store import cards as card_store
 from monitor.store import decisions
 from monitor.store.decisions import CardState
@@ -29,9 +30,11 @@ DIGEST_LINES = 20  # candidates per digest message: a screenful, and 20 buttons 
 
 def card_markup(state: BotState, card: CardState, kind: str) -> InlineKeyboardMarkup:
     """The card's buttons; a review card (from a digest) also offers Next once decided."""
+    outlets = {s.id: s.outlet for s in state.sources.values()}
+    comparable = pick_readouts(list(card.reports), outlets) is not None
     return keyboards.card_keyboard(state.signer, card.item, card.rev,
                                    undo=card.verdict is not None, review=kind == "review",
-                                   reports=len(card.reports))
+                                   reports=len(card.reports), comparable=comparable)
 
 
 def card_content(state: BotState, card: CardState, kind: str) -> tuple[str, InlineKeyboardMarkup]:

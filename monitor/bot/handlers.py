@@ -26,6 +26,8 @@ from monitor.bot.context import BotContext
 from monitor.bot.keyboards import PAGE, Callback
 from monitor.logs import fields
 from monitor.models import Item
+from monitor.pipeline.compare import compare, comparison_html
+from monitor.pipeline.readouts import item_readout, pick_readouts
 from monitor.store import cards as card_store
 from monitor.store import decisions
 from monitor.store import health as source_store
@@ -210,9 +212,10 @@ async def button(update: Update, context: BotContext) -> None:
         await query.answer()
         card = await decisions.card_state(context.engine, callback.id)
         if card is not None:
-            await context.bot.send_message(
-                chat, render.reports_text(list(card.reports), _names(context), context.zone),
-                parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+            text = (compared(context, list(card.reports)) if callback.action == "compare"
+                    else render.reports_text(list(card.reports), _names(context), context.zone))
+            await context.bot.send_message(chat, text, parse_mode=ParseMode.HTML,
+                                           disable_web_page_preview=True)
 
 
 async def item_button(update: Update, context: BotContext, callback: Callback) -> None:
@@ -310,3 +313,12 @@ async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> No
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Any other /command gets an answer, not silence."""
     await update.effective_message.reply_text(UNKNOWN)
+
+
+def compared(context: BotContext, reports: list[Item]) -> str:
+    """The story's Russian and Chinese official readouts compared (Telegram HTML)."""
+    outlets = {s.id: s.outlet for s in context.sources.values()}
+    pair = pick_readouts(reports, outlets)
+    if pair is None:
+        return "This story has no Russian and Chinese official readouts to compare yet."
+    return comparison_html(compare(item_readout(pair[0]), item_readout(pair[1])))

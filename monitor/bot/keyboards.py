@@ -2,10 +2,11 @@
 
 Callback data reads `<kind>:<id>:<action>:<rev>:<sig>`, e.g. `t:42:keep:0:Xb3…`: kind `t` acts
 on item 42, `o` opens an item's card, `n` shows the next card of a digest, `p` pages /pending,
-`s` lists the reports of an item's story. `rev` is the item's decision count when the buttons
-were drawn (the store refuses a decision for any other), and `sig` is an HMAC over the rest
-with a key derived from the bot token, so a forged or altered button is refused before the
-database is asked anything. Telegram allows 64 bytes; the longest we make is about 35.
+`s` lists the reports of an item's story or compares its readouts. `rev` is the item's
+decision count when the buttons were drawn (the store refuses a decision for any other), and
+`sig` is an HMAC over the rest with a key derived from the bot token, so a forged or altered
+button is refused before the database is asked anything. Telegram allows 64 bytes; the
+longest we make is about 35.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class Signer:
 
 
 def card_keyboard(signer: Signer, item: Item, rev: int, *, undo: bool,
-                  review: bool = False, reports: int = 1) -> InlineKeyboardMarkup:
+                  review: bool = False, reports: int = 1,
+                  comparable: bool = False) -> InlineKeyboardMarkup:
     """Keep/Skip/Off-topic/Move/Comment while undecided; Undo (and Next in a review) once
     decided. Skip ("not this week") and Off-topic ("not our subject") teach the classifier
     different things, so both are offered."""
@@ -86,8 +88,13 @@ def card_keyboard(signer: Signer, item: Item, rev: int, *, undo: bool,
                      b("💬 Comment", "t", item.id, "comm", rev)])
         if review:
             rows.append([b("Next ▶", "n", 0, "next")])
+    extra = []
     if reports > 1:
-        rows.append([b(f"📚 {reports} reports", "s", item.id, "reports")])
+        extra.append(b(f"📚 {reports} reports", "s", item.id, "reports"))
+    if comparable:
+        extra.append(b("⚖ Compare", "s", item.id, "compare"))
+    if extra:
+        rows.append(extra)
     return InlineKeyboardMarkup(rows)
 
 
