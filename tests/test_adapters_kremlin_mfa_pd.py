@@ -101,9 +101,10 @@ def test_mfa_variants_and_date_only_at_midnight(sources: dict) -> None:
     assert items[0].url == base + "t1794584.shtml"
     assert items[0].published == datetime(2020, 7, 3)
     current = FIXTURES / "feeds/mfa/en-lxjzh-transcript-2024-layout.html"
-    [item] = mfa.parse(read_saved(current, "https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/"
-                                           "202607/t20260703_11665432.html"),
-                       sources["mfa_en_briefings"])
+    item, *exchanges = mfa.parse(read_saved(current, "https://www.fmprc.gov.cn/eng/xw/fyrbt/"
+                                                     "lxjzh/202607/t20260703_11665432.html"),
+                                 sources["mfa_en_briefings"])
+    assert {e.variant for e in exchanges} == {"mfa-exchange"}  # the transcript comes first
     assert item.variant == "mfa-2024-article"
     assert item.published == datetime(2026, 7, 3, 19, 42)
     assert item.title == ("Foreign Ministry Spokesperson Lin Jian’s Regular Press Conference"

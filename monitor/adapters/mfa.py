@@ -17,6 +17,12 @@ Beijing wall-clock and returned naive (`normalize` applies Asia/Shanghai). When 
 known the item is dated 00:00 Beijing time on that day: we don't invent a press-conference
 hour. Missing pages come back as a 200 "system" page or a redirect to `error.htm`; both are
 `ErrorPage`, never a quiet day.
+
+A regular press conference transcript also yields one item per question-and-answer exchange
+(`mfa-exchange`, split by `exchanges.split` from the body's paragraphs): what was asked, by
+which outlet (`authors`), the start of the answer, a link to the transcript, the transcript's
+date; the spokesperson's opening announcements are exchange 0. The classifier then drops the
+exchanges that bear on no bucket.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from monitor.adapters import exchanges
 from monitor.adapters.helpers import (
     absolutize,
     date_in_text,
@@ -57,6 +64,10 @@ TITLE_SUFFIX = re.compile(
     r"\s*(?:[—_-]+\s*(?:中华人民共和国外交部|Ministry of Foreign Affairs.*))$")
 URL_DATE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
 LISTED_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # "(2020-07-03)" beside a ZH link
+PRESS_CONFERENCE = re.compile(r"Regular Press Conference|例行记者会", re.I)
+SPOKESPERSON = re.compile(r"Spokesperson ([^’'\s][^’']{1,38})[’']s Regular"
+                          r"|发言人([\u4e00-\u9fff·]{2,5}?)主持")
+TRS_START, TRS_END = "trswcm.contstart", "trswcm.contend"
 
 
 def parse(raw: RawResponse, source: Source) -> list[Item]:
@@ -66,7 +77,11 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
     root = document(text)
     if meta(root, "ArticleTitle") or TRS_BODY.search(text) or _has(root, ARTICLE_MARKERS):
         item = article_item(root, text, raw, source)
-        return [item] if item else []
+        if item is None:
+            return []
+        if not PRESS_CONFERENCE.search(item.title):
+            return [item]
+        return [item, *exchange_items(item, body_paragraphs(root))]
     items = listing_items(root, raw, source)
     if not items and SYSTEM_TEXT.search(root.text_content()):
         raise ErrorPage(f"{raw.url}: the site's system page (\"page not found\")")
@@ -127,6 +142,43 @@ def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item
                 published=published, lang=source.language, guid=raw.url,
                 variant="mfa-2024-article" if current else "mfa-2020-article",
                 date_only=published is not None and (published.hour, published.minute) == (0, 0))
+
+
+def body_paragraphs(root: Any) -> list[str]:
+    """The body's `<p>` texts: between the TRSWCM markers (2024), else in the body element."""
+    inside, paragraphs = False, []
+    for el in root.iter("meta", "p"):
+        name = (el.get("name") or "").lower() if el.tag == "meta" else ""
+        inside = (inside or name == TRS_START) and name != TRS_END
+        if inside and el.tag == "p":
+            paragraphs.append(el.text_content())
+    if paragraphs:
+        return paragraphs
+    body = next((found[0] for sel in BODY if (found := root.cssselect(sel))), None)
+    return [p.text_content() for p in body.iter("p")] if body is not None else []
+
+
+def exchange_items(transcript: Item, paragraphs: list[str]) -> list[Item]:
+    """One item per exchange of a press-conference transcript (none when no question is found)."""
+    found = exchanges.split(paragraphs, transcript.lang, spokesperson(transcript.title))
+    if not any(e.n for e in found):
+        return []
+    zh, day = transcript.lang.startswith("zh"), transcript.published
+    if zh:
+        head = (f"{day.year}年{day.month}月{day.day}日" if day else "") + "外交部例行记者会"
+    else:
+        head = f"MFA press conference {day.day} {day:%B %Y}" if day else "MFA press conference"
+    return [Item(source=transcript.source, url=transcript.url,
+                 title=exchanges.title(e, head, zh), summary=exchanges.quote(e, zh),
+                 published=day, lang=transcript.lang, authors=[e.asker] if e.asker else [],
+                 guid=f"exchange:{transcript.url}:{e.n}", variant="mfa-exchange",
+                 date_only=transcript.date_only) for e in found]
+
+
+def spokesperson(title: str) -> str | None:
+    """The spokesperson a transcript's title names ("… Zhao Lijian's Regular …", "…赵立坚主持…")."""
+    m = SPOKESPERSON.search(title)
+    return (m.group(1) or m.group(2)).strip() if m else None
 
 
 def bracket_date(anchor: Any) -> datetime | None:
