@@ -30,7 +30,7 @@ from monitor.errors import InternalError, MonitorError
 from monitor.fetch.client import Fetcher, FetchSettings, Validators, bound_get
 from monitor.logs import fields
 from monitor.models import OFF_TOPIC, Item, Source
-from monitor.pipeline import dedupe
+from monitor.pipeline import dedupe, stories
 from monitor.pipeline.normalize import normalize
 from monitor.store import health as health_store
 from monitor.store import items as item_store
@@ -38,7 +38,6 @@ from monitor.store.db import open_database
 from monitor.text import item_text
 
 log = logging.getLogger("monitor.pipeline")
-STORY_WINDOW = timedelta(days=4)
 Notify = Callable[[list[Item]], Awaitable[None]]
 
 
@@ -132,9 +131,7 @@ async def process(pipeline: Pipeline, source: Source, items: list[Item],
     if not items:
         return []
     vectors = await _classified(pipeline, source, items)
-    since = datetime.now(timezone.utc) - STORY_WINDOW
-    refs = await item_store.recent_story_refs(engine, since)
-    demoted = dedupe.link_stories(items, _outlets(pipeline), refs, vectors)
+    demoted = await _linked(engine, pipeline, items, vectors)
     extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
                         "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
              for n, item in enumerate(items)}
@@ -142,6 +139,18 @@ async def process(pipeline: Pipeline, source: Source, items: list[Item],
     inserted = await item_store.insert_new(engine, items, extra, demoted)
     await _notify(pipeline, inserted)
     return inserted
+
+
+async def _linked(engine: AsyncEngine, pipeline: Pipeline, items: list[Item],
+                  vectors: Any) -> list[str]:
+    """Story linking against the stored reports published within the batch's window."""
+    rows = []
+    for start, end in stories.window_ranges([i.published for i in items]):
+        rows += await item_store.story_window(engine, start, end)
+    dim = vectors.shape[1] if vectors is not None else 0
+    stored, stored_vectors = stories.stored_reports(rows, dim)
+    return stories.link_stories(items, _outlets(pipeline), stored, vectors,
+                                stored_vectors if vectors is not None else None)
 
 
 async def _hold_backlog(pipeline: Pipeline, source: Source, items: list[Item]) -> None:
@@ -162,7 +171,7 @@ async def preview(pipeline: Pipeline, source: Source, items: list[Item],
     if not items:
         return []
     vectors = await _classified(pipeline, source, items)
-    dedupe.link_stories(items, _outlets(pipeline), [], vectors)
+    stories.link_stories(items, _outlets(pipeline), [], vectors)
     return items
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.models import Item, StoryRef
@@ -76,16 +76,28 @@ async def insert_new(engine: AsyncEngine, items: list[Item],
     return fresh
 
 
-async def recent_story_refs(engine: AsyncEngine, since: datetime) -> list[StoryRef]:
-    """Items first seen since `since`, for linking new copies of their stories."""
+async def recent_story_refs(engine: AsyncEngine, start: datetime,
+                            end: datetime) -> list[StoryRef]:
+    """Items published between `start` and `end` (first seen then, when the source gave no
+    time), for linking new reports of their stories."""
+    return [ref for ref, *_ in await story_window(engine, start, end)]
+
+
+async def story_window(engine: AsyncEngine, start: datetime,
+                       end: datetime) -> list[tuple[StoryRef, str, str, bool]]:
+    """(ref, title, summary, date_only) of every item published between `start` and `end`
+    (or first seen then, when its time is unknown): what story linking compares a batch with.
+    Both arms use an index, so the cost follows the window, not the table."""
     c = items_table.c
-    query = (select(c.key, c.source, c.story, c.original, c.published, c.title_sig, c.embedding)
-             .where(c.first_seen >= since))
+    query = (select(c.key, c.source, c.story, c.original, c.published, c.title_sig, c.embedding,
+                    c.title, c.summary, c.date_only)
+             .where(or_(c.published.between(start, end),
+                        and_(c.published.is_(None), c.first_seen.between(start, end)))))
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    return [StoryRef(r.key, r.source, r.story or r.key, bool(r.original), r.published,
-                     r.title_sig or "", r.embedding) for r in rows]
-
+    return [(StoryRef(r.key, r.source, r.story or r.key, bool(r.original), r.published,
+                      r.title_sig or "", r.embedding), r.title, r.summary or "", bool(r.date_only))
+            for r in rows]
 
 
 async def find_items(engine: AsyncEngine, *, since: datetime | None = None,
