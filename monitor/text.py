@@ -15,6 +15,9 @@ from lxml import html as lxml_html
 # NUL and the other control characters (PostgreSQL refuses NUL in text; Telegram refuses it in
 # messages), lone surrogates and non-characters: never part of a headline.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A run of Han characters, or a run of other letters and digits (any script).
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
 _SPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 
@@ -53,3 +56,22 @@ def item_text(title: str, summary: str = "") -> str:
     if title and summary:
         return f"{title}. {summary}" if title[-1:] not in ".!?。！？" else f"{title} {summary}"
     return title or summary
+
+
+def search_terms(text: str) -> list[str]:
+    """The words a search index holds for a text, in every script alike: case-folded (Unicode
+    `casefold`, so ПУТИН and Путин are one word), and Chinese, which has no spaces, as its
+    overlapping two-character pairs (中俄关系 → 中俄 俄关 关系), so a two-character word is
+    found inside a longer run; a run of one character is kept as itself."""
+    terms: list[str] = []
+    for word in _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold()):
+        if _HAN.match(word):
+            terms += [word] if len(word) == 1 else [word[i:i + 2] for i in range(len(word) - 1)]
+        else:
+            terms.append(word)
+    return terms
+
+
+def search_text(*parts: str) -> str:
+    """What the full-text index stores for an item: its search terms, space-separated."""
+    return " ".join(search_terms(" ".join(p for p in parts if p)))

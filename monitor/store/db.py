@@ -12,13 +12,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Float, Integer, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.errors import ConfigError, StoreError
+from monitor.text import search_terms
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
@@ -86,3 +87,31 @@ def upsert(engine: AsyncEngine, table: Any, key: str, values: dict[str, Any]) ->
     stmt = dialect.insert(table).values(**values)
     update = {k: v for k, v in values.items() if k != key}
     return stmt.on_conflict_do_update(index_elements=[key], set_=update)
+
+
+def text_search(engine: AsyncEngine, items: Any, query: str) -> tuple[Any, Any] | None:
+    """(condition, ranking) for a full-text search of `items.search`, in this engine's dialect;
+    None when the query has no words. Terms are prepared as the index holds them
+    (`text.search_terms`): case-folded in every script, Chinese as character pairs, all
+    required, each also as the start of a longer word ("xi jin" finds Xi Jinping, as a search
+    box does while one types). SQLite ranks by FTS5's bm25, PostgreSQL by ts_rank."""
+    terms = search_terms(query)
+    if not terms:
+        return None
+    if engine.dialect.name == "postgresql":
+        vector = func.to_tsvector("simple", items.c.search)
+        wanted = func.to_tsquery("simple", " & ".join(
+            "'" + t.replace("\\", "").replace("'", "''") + "':*" for t in terms))
+        return vector.op("@@")(wanted), func.ts_rank(vector, wanted).desc()
+    match = " AND ".join(_fts_phrase(t) for t in terms)
+    found = (text("SELECT rowid AS id, bm25(items_fts) AS rank FROM items_fts "
+                  "WHERE items_fts MATCH :match").bindparams(match=match)
+             .columns(id=Integer, rank=Float).subquery("found"))
+    rank = select(found.c.rank).where(found.c.id == items.c.id).scalar_subquery()
+    return items.c.id.in_(select(found.c.id)), rank.asc()
+
+
+def _fts_phrase(term: str) -> str:
+    """A term as an FTS5 prefix string (quotes doubled): "jin" finds jinping, and a single
+    Chinese character finds the character pairs the index holds that start with it."""
+    return '"' + term.replace('"', '""') + '" *'

@@ -13,8 +13,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.models import Item, StoryRef
-from monitor.store.db import insert_ignoring_duplicates
+from monitor.store.db import insert_ignoring_duplicates, text_search
 from monitor.store.schema import items as items_table
+from monitor.text import search_text
 
 _ITEM_COLUMNS = ("key", "source", "url", "title", "summary", "published", "first_seen", "lang",
                  "authors", "guid", "variant", "origin", "story", "original", "bucket",
@@ -55,6 +56,7 @@ async def insert_new(engine: AsyncEngine, items: list[Item],
     for item in items:
         item.first_seen = item.first_seen or now
         row = {c: getattr(item, c) for c in _ITEM_COLUMNS}
+        row["search"] = search_text(item.title, item.summary)
         row.update((extra or {}).get(item.key, {}))
         rows.append(row)
     stmt = insert_ignoring_duplicates(engine, items_table).returning(
@@ -104,7 +106,8 @@ async def find_items(engine: AsyncEngine, *, since: datetime | None = None,
                      until: datetime | None = None, source: str | None = None,
                      bucket: str | None = None, search: str | None = None,
                      limit: int | None = None) -> list[Item]:
-    """Stored items, newest first (by published time, else first seen)."""
+    """Stored items, newest first (by published time, else first seen); with `search`, the
+    items whose title or summary hold every word of it (full-text, any script), best first."""
     c = items_table.c
     when = func.coalesce(c.published, c.first_seen)
     query = select(items_table).order_by(when.desc(), c.id.desc())
@@ -117,9 +120,11 @@ async def find_items(engine: AsyncEngine, *, since: datetime | None = None,
     if bucket:
         query = query.where(c.bucket == bucket)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(func.lower(c.title).like(pattern),
-                                func.lower(c.summary).like(pattern)))
+        matched = text_search(engine, items_table, search)
+        if matched is None:
+            return []
+        condition, ranking = matched
+        query = query.where(condition).order_by(None).order_by(ranking, when.desc(), c.id.desc())
     if limit:
         query = query.limit(limit)
     async with engine.connect() as conn:

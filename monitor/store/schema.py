@@ -82,6 +82,7 @@ items = Table(
     Column("reviewed_at", UTCDateTime),
     Column("date_only", Boolean, nullable=False, default=False),  # migration 0004
     Column("held", Boolean, nullable=False, default=False),  # migration 0004
+    Column("search", Text, nullable=False, default=""),  # migration 0005; indexed per dialect
 )
 
 source_health = Table(
