@@ -7,10 +7,14 @@ precision) and does it waste my time (off-topic recall), then is the bucket righ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from monitor.models import OFF_TOPIC
 
 LANGS = ("en", "zh", "ru")
+CURVE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 
 @dataclass
@@ -84,3 +88,60 @@ def eval_report(rows: list[tuple[str, str, str]]) -> list[str]:
         if sub:
             lines += render(lang, figures([t for t, _ in sub], [p for _, p in sub]))
     return lines
+
+
+def curve(rows: list[tuple[str, str, float]], current: float,
+          thresholds: tuple[float, ...] = CURVE) -> list[str]:
+    """The recall/rejection curve: rows are (lang, true label, P(relevant)). Per threshold:
+    relevant recall and off-topic rejection overall (and per language), and how many items
+    would be shown; `*` marks the threshold in force."""
+    langs = [lg for lg in LANGS if any(r[0] == lg for r in rows)]
+    head = "  threshold  recall  reject   shown" + "".join(
+        f"  {lg}:rec/rej" for lg in langs)
+    lines = [f"recall/rejection curve (threshold in force {current:.2f}):", head]
+    for thr in sorted({*thresholds, round(current, 4)}):
+        rec, rej, shown = _point(rows, thr)
+        per = "".join("  {:.2f}/{:.2f}  ".format(*_point([r for r in rows if r[0] == lg],
+                                                         thr)[:2]) for lg in langs)
+        mark = "*" if abs(thr - current) < 1e-9 else " "
+        lines.append(f"{mark} {thr:>8.2f}  {rec:6.3f}  {rej:6.3f}  {shown:>6}{per.rstrip()}")
+    return lines
+
+
+def _point(rows: list[tuple[str, str, float]], thr: float) -> tuple[float, float, int]:
+    rel = [p for _, t, p in rows if t != OFF_TOPIC]
+    off = [p for _, t, p in rows if t == OFF_TOPIC]
+    return (_ratio(sum(p >= thr for p in rel), len(rel)),
+            _ratio(sum(p < thr for p in off), len(off)), sum(p >= thr for _, _, p in rows))
+
+
+def best_threshold(rows: list[tuple[str, str, float]], recall: float = 0.95,
+               per_language: bool = True) -> float:
+    """The highest threshold (best rejection) keeping relevant recall >= `recall` overall and,
+    with `per_language`, in each language; to two decimals."""
+    for thr in np.arange(0.99, 0.0, -0.01):
+        groups = [rows] + ([[r for r in rows if r[0] == lg] for lg in LANGS]
+                           if per_language else [])
+        if all(_point(g, float(thr))[0] >= recall for g in groups if g):
+            return round(float(thr), 2)
+    return 0.0
+
+
+def model_rows(model: Any, topics: Any, dev: list[dict[str, Any]],
+               vectors: np.ndarray) -> tuple[list[tuple[str, str, float]], list[str]]:
+    """(lang, true, P(relevant)) per dev object, and each one's best bucket, for a model."""
+    from monitor.learn.model import predict
+    from monitor.text import item_text
+
+    texts = [item_text(r.get("title") or "", r.get("summary") or "") for r in dev]
+    p_rel, p_bucket, _ = predict(model, vectors, texts, [r.get("url") or "" for r in dev],
+                                 topics)
+    best = [model.buckets[int(i)] for i in np.argmax(p_bucket, axis=1)]
+    return ([(r.get("lang") or "", r["bucket"], float(p)) for r, p in zip(dev, p_rel)], best)
+
+
+def labelled_figures(rows: list[tuple[str, str, float]], best: list[str],
+                     threshold: float) -> Figures:
+    """Figures at a threshold, from model_rows' output."""
+    pred = [b if p >= threshold else OFF_TOPIC for (_, _, p), b in zip(rows, best)]
+    return figures([t for _, t, _ in rows], pred)

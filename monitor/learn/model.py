@@ -1,75 +1,80 @@
-"""The classifier's model: its features, its fitting and its file format.
+"""The classifier's model: its fitting and its file format.
 
-Features are a multilingual sentence embedding of headline + lead (so EN/ZH/RU share one model)
-plus seed-term hit counts from topics.yaml (so editing the terms has a visible effect) and a
-count of the newsletter's scope names. Two small logistic models sit on top: relevance, then
-the bucket among relevant items. `monitor train` fits them (learn/train.py) into
-`storage/model/classifier.npz`; `pipeline/classify.py` applies them.
+Two decisions, each a small logistic model (numpy only; chosen on the real dev split, see
+tests/fixtures/classify/README.md): **relevance** (Newton's method) over the embedding, seed-term
+and scope counts, the nearest labelled examples' vote and the URL's sections; then the
+**bucket** among relevant items (softmax) over the embedding, the term counts and the nearest
+relevant examples' buckets (features in `learn/features.py`). The examples' embeddings are kept
+in the model file for the vote and for the "why". `monitor train` fits them (learn/train.py)
+into `storage/model/classifier.npz`; `pipeline/classify.py` applies them through `predict`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from monitor.config.topics import Topic, Topics
+from monitor.config.topics import Topics
+from monitor.learn.features import Features, build_features, url_vocabulary
 from monitor.models import OFF_TOPIC
 
-EMB_SCALE = 3.0  # embedding weight against term features; chosen on the dev set (bench/)
-MAX_HITS = 3
+L2_REL, L2_BUCKET, BUCKET_STEPS = 1e-2, 1e-3, 1000
 MODEL_NAME = "classifier.npz"
-# Who the newsletter is about, as names only: China, Russia, the war in Ukraine and the
-# neighbourhood. Bucket terms also hold generic words (missile, sanctions, talks) that fit any
-# country's news; this one count lets the relevance model tell "Iran missile test" from a
-# Russian one. A feature, not a rule: the weights decide how much it counts.
-SCOPE = Topic("scope", "", "", {
-    "en": ("Russia", "Moscow", "Kremlin", "Putin", "Lavrov", "Peskov", "China", "Chinese",
-           "Beijing", "Xi", "PLA", "Ukrain", "Kyiv", "Zelensk", "Crimea", "Donbas", "Belarus",
-           "Lukashenk", "Kazakh", "Uzbek", "Kyrgyz", "Tajik", "Turkmen", "Central Asia",
-           "Mongolia", "Taiwan", "Hong Kong", "North Korea", "Pyongyang", "Soviet", "NATO"),
-    "zh": ("俄", "中国", "中方", "中俄", "习近平", "北京", "解放军", "乌克兰", "白俄罗斯", "中亚",
-           "哈萨克", "乌兹别克", "吉尔吉斯", "塔吉克", "蒙古", "台湾", "香港", "朝鲜", "北约",
-           "外交部"),
-    "ru": ("Росси", "российск", "Москв", "Кремл", "Путин", "Лавров", "Песков", "Китай",
-           "китайск", "Пекин", "Си Цзиньпин", "Украин", "Киев", "Зеленск", "Крым", "Донбасс",
-           "Белорус", "Лукашенко", "Казахстан", "Узбекистан", "Киргиз", "Таджикистан",
-           "Центральной Азии", "Монголи", "Тайван", "КНДР", "НАТО", "СВО")})
 
 
 @dataclass
 class Model:
-    """Weights of the two decisions, plus labelled examples used to explain ("why")."""
+    """Weights of the two decisions, plus the labelled examples they vote and explain with."""
 
     buckets: list[str]
-    w_rel: np.ndarray  # (d,) relevance logit weights
+    w_rel: np.ndarray  # (d_rel,) relevance logit weights
     b_rel: float
-    w_bucket: np.ndarray  # (d, k)
+    w_bucket: np.ndarray  # (d_bucket, k)
     b_bucket: np.ndarray  # (k,)
     version: str
     ex_vecs: np.ndarray  # (m, 512) float16 embeddings of labelled examples
     ex_titles: list[str]
     ex_labels: list[str]
     meta: dict[str, Any]
+    url_vocab: list[str] = field(default_factory=list)
+    _ex32: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def examples(self) -> np.ndarray:
+        """The examples' embeddings as float32, converted once."""
+        if self._ex32 is None or len(self._ex32) != len(self.ex_vecs):
+            self._ex32 = np.asarray(self.ex_vecs, dtype=np.float32)
+        return self._ex32
 
 
-def term_features(texts: list[str], topics: Topics) -> np.ndarray:
-    """Per text, how many distinct seed terms of each bucket (then off_topic, then the
-    newsletter's scope names) it contains."""
-    classes = [*topics.buckets, topics.off_topic, SCOPE]
-    out = np.zeros((len(texts), len(classes)), dtype=np.float32)
-    for i, text in enumerate(texts):
-        for j, topic in enumerate(classes):
-            out[i, j] = min(len(topic.matches(text)), MAX_HITS) / MAX_HITS
-    return out
+def predict(model: Model, vecs: np.ndarray, texts: list[str], urls: list[str],
+            topics: Topics) -> tuple[np.ndarray, np.ndarray, Features]:
+    """P(relevant) per item, P(bucket | relevant) per item and bucket, and the features."""
+    feats = build_features(vecs, texts, urls, topics, model.examples, model.ex_labels,
+                           model.url_vocab)
+    p_rel = 1.0 / (1.0 + np.exp(-(feats.rel @ model.w_rel + model.b_rel)))
+    return p_rel, softmax(feats.bucket @ model.w_bucket + model.b_bucket), feats
 
 
-def features(vectors: np.ndarray, texts: list[str], topics: Topics) -> np.ndarray:
-    return np.hstack([vectors * EMB_SCALE, term_features(texts, topics)]).astype(np.float32)
+def feature_sizes(topics: Topics, url_vocab: list[str]) -> tuple[int, int]:
+    base = 512 + len(topics.ids) + 2
+    return base + 2 + len(url_vocab), base + len(topics.ids)
+
+
+def check_model(model: Model, topics: Topics) -> None:
+    """Raise ValueError when the model does not fit this taxonomy or its own shapes."""
+    if model.buckets != topics.ids:
+        raise ValueError(f"model buckets {model.buckets} differ from topics.yaml")
+    d_rel, d_bucket = feature_sizes(topics, model.url_vocab)
+    if model.w_rel.shape != (d_rel,) or model.w_bucket.shape != (d_bucket, len(topics.ids)):
+        raise ValueError("feature size differs from topics.yaml")
+    if len(model.ex_vecs) != len(model.ex_labels):
+        raise ValueError("examples and their labels differ in number")
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -78,14 +83,34 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fit_softmax(x: np.ndarray, y: np.ndarray, k: int, weights: np.ndarray | None = None,
-                l2: float = 1e-3, steps: int = 300,
-                rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by full-batch gradient descent.
+def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
+                 l2: float = L2_REL, iters: int = 30) -> tuple[np.ndarray, float]:
+    """Binary logistic regression by Newton's method (L2 on the weights, not the bias).
 
-    A few hundred to a few thousand examples of ~520 features fit in well under a second, so
-    numpy is enough; no scikit-learn.
+    About 600 features: each step solves one 600×600 system, and it converges in ~10 steps.
     """
+    n, d = x.shape
+    xb = np.hstack([np.asarray(x, dtype=np.float64), np.ones((n, 1))])
+    sw = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    sw = sw / sw.sum()
+    reg = np.eye(d + 1) * l2
+    reg[-1, -1] = 1e-9
+    beta = np.zeros(d + 1)
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-(xb @ beta)))
+        grad = xb.T @ ((p - y) * sw) + reg @ beta
+        hess = (xb * (sw * p * (1 - p))[:, None]).T @ xb + reg
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return beta[:-1].astype(np.float32), float(beta[-1])
+
+
+def fit_softmax(x: np.ndarray, y: np.ndarray, k: int, weights: np.ndarray | None = None,
+                l2: float = L2_BUCKET, steps: int = BUCKET_STEPS,
+                rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by full-batch gradient descent."""
     x = np.ascontiguousarray(x, dtype=np.float64)  # one conversion, not one per step
     n, d = x.shape
     w = np.zeros((d, k), dtype=np.float64)
@@ -102,20 +127,24 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, k: int, weights: np.ndarray | None
 
 def fit_model(vectors: np.ndarray, texts: list[str], labels: list[str], topics: Topics,
               weights: np.ndarray | None = None, version: str = "",
-              titles: list[str] | None = None, meta: dict[str, Any] | None = None) -> Model:
-    """Both decisions from labelled vectors; labels are bucket ids or `off_topic`."""
-    x = features(vectors, texts, topics)
+              titles: list[str] | None = None, meta: dict[str, Any] | None = None,
+              urls: list[str] | None = None) -> Model:
+    """Both decisions from labelled vectors; labels are bucket ids or `off_topic`. The examples
+    themselves are the neighbours later items are compared with."""
+    urls = urls or [""] * len(texts)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    ex16 = vectors.astype(np.float16)
+    vocab = url_vocabulary(urls)
+    feats = build_features(vectors, texts, urls, topics, ex16.astype(np.float32), list(labels),
+                           vocab, leave_one_out=True)
     wts = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=np.float64)
     relevant = np.array([label != OFF_TOPIC for label in labels])
-    w2, b2 = fit_softmax(x, relevant.astype(int), 2, wts)
+    w_rel, b_rel = fit_logistic(feats.rel, relevant.astype(np.float64), wts)
     ids = topics.ids
     y = np.array([ids.index(label) for label in np.array(labels)[relevant]], dtype=int)
-    wb, bb = fit_softmax(x[relevant], y, len(ids), wts[relevant])
-    return Model(ids, w2[:, 1] - w2[:, 0], float(b2[1] - b2[0]), wb, bb, version,
-                 vectors.astype(np.float16), titles or [t[:120] for t in texts], list(labels),
-                 meta or {})
-
-
+    wb, bb = fit_softmax(feats.bucket[relevant], y, len(ids), wts[relevant])
+    return Model(ids, w_rel, b_rel, wb, bb, version, ex16,
+                 titles or [t[:120] for t in texts], list(labels), meta or {}, vocab)
 
 
 def save_model(model: Model, path: Path) -> None:
@@ -125,7 +154,8 @@ def save_model(model: Model, path: Path) -> None:
     np.savez_compressed(tmp, w_rel=model.w_rel, b_rel=np.float32(model.b_rel),
                         w_bucket=model.w_bucket, b_bucket=model.b_bucket, ex_vecs=model.ex_vecs,
                         ex_titles=np.array(model.ex_titles), ex_labels=np.array(model.ex_labels),
-                        buckets=np.array(model.buckets), version=np.array(model.version))
+                        buckets=np.array(model.buckets), version=np.array(model.version),
+                        url_vocab=np.array(model.url_vocab, dtype=str))
     meta_path = path.with_suffix(".json")
     meta_tmp = meta_path.with_name(meta_path.name + ".tmp")
     meta_tmp.write_text(json.dumps({**model.meta, "version": model.version,
@@ -140,14 +170,15 @@ def read_model(path: Path) -> Model:
         model = Model(
             [str(b) for b in data["buckets"]], data["w_rel"], float(data["b_rel"]),
             data["w_bucket"], data["b_bucket"], str(data["version"]), data["ex_vecs"],
-            [str(t) for t in data["ex_titles"]], [str(t) for t in data["ex_labels"]], {})
+            [str(t) for t in data["ex_titles"]], [str(t) for t in data["ex_labels"]], {},
+            [str(t) for t in data["url_vocab"]])
     meta_path = path.with_suffix(".json")
     if meta_path.exists():
         model.meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    d = model.w_bucket.shape[0]
-    if model.w_rel.shape != (d,) or model.w_bucket.shape[1] != len(model.buckets):
+    if model.w_rel.ndim != 1 or model.w_bucket.shape[1:] != (len(model.buckets),):
         raise ValueError("weight shapes do not match")
     return model
+
 
 def default_model_path(storage: Path | str = "storage") -> Path:
     return Path(storage) / "model" / MODEL_NAME

@@ -18,7 +18,8 @@ import numpy as np
 
 from monitor.config.topics import Topics, load_topics
 from monitor.learn.embed import embed
-from monitor.learn.model import Model, default_model_path, features, read_model, softmax
+from monitor.learn.features import SCOPE
+from monitor.learn.model import Model, check_model, default_model_path, predict, read_model
 from monitor.learn.train import seed_model
 from monitor.models import OFF_TOPIC, Item
 from monitor.text import item_text
@@ -54,11 +55,7 @@ class Classifier:
             return seed_model(self.topics)
         try:
             model = read_model(self.model_path)
-            if model.buckets != self.topics.ids:
-                raise ValueError(f"model buckets {model.buckets} differ from topics.yaml")
-            d = model.w_bucket.shape[0]
-            if d != 512 + len(self.topics.ids) + 2:
-                raise ValueError("feature size differs from topics.yaml")
+            check_model(model, self.topics)
         except Exception as exc:  # any unreadable model must degrade, never stop the daemon
             log.warning("classifier model %s unusable (%s); using the seed-term model",
                         self.model_path, exc)
@@ -89,52 +86,46 @@ class Classifier:
         thr = self.topics.relevance_threshold if threshold is None else float(threshold)
         texts = [item_text(i.title, i.summary) for i in items]
         vecs = embed(texts) if vectors is None else np.asarray(vectors, dtype=np.float32)
-        p_rel, p_bucket = self.probabilities(vecs, texts, model)
-        nearest = _nearest(model, vecs)
+        p_rel, p_bucket, feats = predict(model, vecs, texts, [i.url for i in items],
+                                         self.topics)
         for n, item in enumerate(items):
-            self._decide(model, item, float(p_rel[n]), p_bucket[n], thr, texts[n], nearest[n])
+            self._decide(model, item, float(p_rel[n]), p_bucket[n], thr, texts[n],
+                         int(feats.nearest_relevant[n]), int(feats.nearest[n]))
         return items
 
-    def probabilities(self, vecs: np.ndarray, texts: list[str],
+    def probabilities(self, vecs: np.ndarray, texts: list[str], urls: list[str] | None = None,
                       model: Model | None = None) -> tuple[np.ndarray, np.ndarray]:
         """P(relevant) per item, and P(bucket | relevant) per item and bucket."""
-        x = features(vecs, texts, self.topics)
-        m = model or self.model
-        p_rel = 1.0 / (1.0 + np.exp(-(x @ m.w_rel + m.b_rel)))
-        return p_rel, softmax(x @ m.w_bucket + m.b_bucket)
+        p_rel, p_bucket, _ = predict(model or self.model, vecs, texts,
+                                     urls or [""] * len(texts), self.topics)
+        return p_rel, p_bucket
 
     def _decide(self, model: Model, item: Item, p_rel: float, p_bucket: np.ndarray, thr: float,
-                text: str, nearest: int) -> None:
+                text: str, nearest_relevant: int, nearest: int) -> None:
         ids = model.buckets
         scores = {b: round(p_rel * float(p), 4) for b, p in zip(ids, p_bucket)}
         scores[OFF_TOPIC] = round(1.0 - p_rel, 4)
         best = ids[int(np.argmax(p_bucket))]
-        item.bucket = best if p_rel >= thr else OFF_TOPIC
-        item.confidence = round(p_rel * float(p_bucket.max()) if p_rel >= thr else 1 - p_rel, 4)
+        relevant = p_rel >= thr
+        item.bucket = best if relevant else OFF_TOPIC
+        item.confidence = round(p_rel * float(p_bucket.max()) if relevant else 1 - p_rel, 4)
         item.scores = scores
         item.model_version = model.version
-        item.why = self._why(model, item.bucket, text, nearest)
+        item.why = self._why(model, item.bucket, text, nearest_relevant if relevant else nearest)
 
     def _why(self, model: Model, bucket: str, text: str, nearest: int) -> str:
-        """Decisive seed terms of the chosen bucket, and the nearest labelled example."""
+        """Short: the chosen bucket's decisive seed terms, and the nearest labelled example
+        (a relevant one when the item is relevant)."""
         parts = []
-        terms = self.topics.get(bucket).matches(text)[:4]
+        terms = self.topics.get(bucket).matches(text)[:3]
+        if not terms and bucket != OFF_TOPIC:
+            terms = SCOPE.matches(text)[:3]  # the names that put it in the newsletter's scope
         if terms:
             parts.append("terms: " + ", ".join(terms))
         if nearest >= 0:
             parts.append(f"like [{model.ex_labels[nearest]}] "
-                         f"\"{model.ex_titles[nearest][:80]}\"")
+                         f"\"{model.ex_titles[nearest][:70]}\"")
         return "; ".join(parts)
-
-
-def _nearest(model: Model, vecs: np.ndarray) -> list[int]:
-    """Index of the most similar labelled example per row, or -1 without examples."""
-    if not len(model.ex_titles):
-        return [-1] * len(vecs)
-    sims = vecs @ model.ex_vecs.astype(np.float32).T
-    return [int(i) for i in sims.argmax(axis=1)]
-
-
 
 
 def load_classifier(settings: Any = None, *, model_path: Path | str | None = None,
