@@ -34,7 +34,7 @@ CHAT, EDITOR = -100777, 4242
 FEED = (FIXTURES / "feeds" / "pipeline" / "world.xml").read_bytes()
 
 
-def wait_for(predicate, what: str, timeout: float = 40.0):
+def wait_for(predicate, what: str, timeout: float = 120.0):  # returns as soon as it holds
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := predicate():
