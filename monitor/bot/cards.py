@@ -63,14 +63,7 @@ async def send_card(bot: Bot, state: BotState, chat: int, item_id: int, *, kind:
     if card is None:
         return None
     text, markup = card_content(state, card, kind)
-    try:
-        message = await bot.send_message(chat, text, parse_mode=ParseMode.HTML,
-                                         reply_markup=markup, disable_web_page_preview=True)
-    except BadRequest as exc:  # Telegram refused the HTML: the card goes out as plain text
-        log.warning("card %s", fields(chat=chat, item=item_id, outcome="sent as plain text",
-                                      error=str(exc)[:200]))
-        message = await bot.send_message(chat, render.plain(text), reply_markup=markup,
-                                         disable_web_page_preview=True)
+    message = await send_html(bot, chat, text, markup)
     if record:
         await card_store.add_card(state.engine, chat, message.message_id, item_id, kind)
     return message
@@ -87,10 +80,22 @@ async def send_digest(bot: Bot, state: BotState, chat: int, items: list[Item],
         for start in range(0, len(members), DIGEST_LINES):
             part = members[start:start + DIGEST_LINES]
             text = render.digest_text(section, part, state.zone, names, heading, more)
-            sent.append(await bot.send_message(
-                chat, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
-                reply_markup=keyboards.digest_keyboard(state.signer, part)))
+            sent.append(await send_html(bot, chat, text,
+                                        keyboards.digest_keyboard(state.signer, part)))
     return sent
+
+
+async def send_html(bot: Bot, chat: int, text: str, markup: InlineKeyboardMarkup) -> Message:
+    """Send a message in Telegram's HTML; if Telegram refuses it, the same as plain text, so a
+    card or digest is never dropped for its markup."""
+    try:
+        return await bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                      disable_web_page_preview=True)
+    except BadRequest as exc:
+        log.warning("message %s", fields(chat=chat, outcome="sent as plain text",
+                                         error=str(exc)[:200]))
+        return await bot.send_message(chat, render.plain(text), reply_markup=markup,
+                                      disable_web_page_preview=True)
 
 
 def one_per_story(items: list[Item]) -> tuple[list[Item], dict[int, int]]:

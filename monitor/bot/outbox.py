@@ -131,6 +131,9 @@ class Outbox:
         for _, members in digest_sections(self.state, [item for _, item in queued]):
             try:
                 await send_digest(self.bot, self.state, chat, members, heading)
+            except Forbidden as exc:
+                await self._refused_by(chat, str(exc))
+                return
             except (RetryAfter, NetworkError) as exc:
                 self._retry_later(chat, exc)
                 return
