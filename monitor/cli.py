@@ -69,7 +69,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per source")
 def sources_cmd(as_json: bool) -> None:
     """Every source: id, name, adapter, URLs, language, interval and health."""
-    from monitor.commands import show_sources
+    from monitor.commands.sources import show_sources
 
     run_async(show_sources(config_or_exit(), as_json))
 
@@ -78,7 +78,7 @@ def sources_cmd(as_json: bool) -> None:
 @click.argument("ids", nargs=-1)
 def fetch_cmd(ids: tuple[str, ...]) -> None:
     """One poll of the given (or all enabled) sources through the full pipeline."""
-    from monitor.commands import fetch_sources
+    from monitor.commands.sources import fetch_sources
 
     sys.exit(run_async(fetch_sources(config_or_exit(), list(ids))))
 
@@ -94,7 +94,7 @@ def fetch_cmd(ids: tuple[str, ...]) -> None:
 def import_cmd(source_id: str, dry_run: bool, as_json: bool, url: str | None, no_classify: bool,
                paths: tuple[Path, ...]) -> None:
     """Parse saved responses with a source's adapter, through the pipeline."""
-    from monitor.commands import import_files
+    from monitor.commands.sources import import_files
 
     sys.exit(run_async(import_files(config_or_exit(), source_id, list(paths),
                                     dry_run=dry_run, as_json=as_json, url=url,
@@ -111,7 +111,7 @@ def import_cmd(source_id: str, dry_run: bool, as_json: bool, url: str | None, no
 def items_cmd(week: str | None, source: str | None, bucket: str | None, search: str | None,
               limit: int, as_json: bool) -> None:
     """Stored items, newest first."""
-    from monitor.commands import show_items
+    from monitor.commands.sources import show_items
 
     run_async(show_items(settings_or_exit(), week=week, source=source, bucket=bucket,
                          search=search, limit=limit, as_json=as_json))
@@ -174,7 +174,7 @@ def run_cmd() -> None:
               help="minimum relevance (default: topics.yaml relevance_threshold)")
 def classify_cmd(evaluate: bool, threshold: float | None) -> None:
     """JSON Lines on stdin → the same objects with bucket, confidence and scores."""
-    from monitor.commands import run_classify
+    from monitor.commands.learn import run_classify
     from monitor.pipeline.classify import load_classifier
 
     config = config_or_exit()
@@ -188,7 +188,7 @@ def classify_cmd(evaluate: bool, threshold: float | None) -> None:
 def train_cmd(force: bool) -> None:
     """Rebuild the classifier model from all labels; prints dev figures before and after, and
     keeps the current model if the new one loses recall or rejection (exit 1)."""
-    from monitor.commands import run_train
+    from monitor.commands.learn import run_train
 
     config = config_or_exit()
     decisions = run_async(_decisions(config.settings))
@@ -234,7 +234,7 @@ async def _decisions(settings: Settings) -> list[Label]:
               help="a text file holding the Chinese side's readout")
 def compare_cmd(story: str | None, ru_path: Path | None, cn_path: Path | None) -> None:
     """A story's Russian and Chinese official readouts (or two files) compared side by side."""
-    from monitor.commands import show_comparison
+    from monitor.commands.compare import show_comparison
 
     if (ru_path is None) != (cn_path is None) or (story is None) == (ru_path is None):
         fail("give a STORY id (see `monitor items --json`), or both --ru FILE and --cn FILE")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, shared_path
 
-from monitor.commands import run_classify
+from monitor.commands.learn import run_classify
 from monitor.learn.evaluate import figures
 from monitor.learn.train import (
     DEV_DIR,

@@ -80,7 +80,7 @@ def load_config(storage):
 def trained(tmp_path_factory):
     """A storage directory after a first `monitor train` (no model before it), run in-process
     (the embeddings of our labelled set are then shared with the other tests)."""
-    from monitor.commands import run_train
+    from monitor.commands.learn import run_train
 
     storage = tmp_path_factory.mktemp("storage")
     out = io.StringIO()
@@ -135,7 +135,7 @@ def config(trained):
 
 
 def test_a_retrain_that_loses_recall_is_refused_unless_forced(config, trained) -> None:
-    from monitor.commands import run_train
+    from monitor.commands.learn import run_train
     from monitor.learn.train import LABELS_DIR, labels_from_jsonl
 
     storage, _ = trained
