@@ -5,7 +5,9 @@ chat), so a poll never waits for Telegram and nothing is lost if the bot is down
 task in the daemon's loop posts them in order: a burst of `digest_at` or more waiting cards
 becomes one digest message instead; nothing is posted during quiet hours (they wait, and
 arrive as cards or a digest when the hours end). Each row is claimed, sent and marked sent in
-the store (see `store/outbox.py`), so a restart never posts a card twice. The daemon also
+the store (see `store/outbox.py`), so a restart never posts a card twice; every round of the
+worker first takes back claims older than the lease, so a card whose send never finished is
+not stuck `sending` until the next start. The daemon also
 sends its alerts and the weekly draft through here, to the same editor chats.
 """
 
@@ -46,6 +48,7 @@ class Outbox:
         self._delay = state.options.idle
         self.connected: Callable[[], bool] = lambda: False  # set by running_bot; for /readyz
         self._refused_until: dict[int, float] = {}  # chats that refuse the bot, until when
+        self.lease: timedelta = outbox_store.LEASE  # how long a claim holds; tests shorten it
 
     async def notify(self, items: list[Item]) -> None:
         """The pipeline's notifier: enqueue (never send) and wake the worker."""
@@ -83,11 +86,22 @@ class Outbox:
         if recovered or caught:
             log.info("outbox resumed %s", fields(recovered=recovered, caught_up=caught))
 
+    async def _reclaim(self) -> None:
+        """Claims older than the lease go back in the queue (their send never finished)."""
+        try:
+            reclaimed = await outbox_store.recover(self.state.engine, lease=self.lease)
+        except Exception:  # the database is away: the next round tries again
+            log.exception("outbox %s", fields(outcome="reclaim failed"))
+            return
+        if reclaimed:
+            log.warning("outbox %s", fields(reclaimed=reclaimed, lease=self.lease))
+
     async def _run(self) -> None:
         await self._resume()
         while not self._stopping:
             self._wake.clear()
             self._delay = self.state.options.idle
+            await self._reclaim()
             for chat in self.state.chats:
                 try:
                     await self.deliver(chat)
@@ -165,6 +179,10 @@ class Outbox:
                                         error=str(exc)))
             return True
         except (RetryAfter, NetworkError) as exc:  # TimedOut is a NetworkError
+            await outbox_store.release(engine, outbox_id, str(exc))
+            self._retry_later(chat, exc)
+            return False
+        except TelegramError as exc:  # anything else Telegram says: retry later, keep the order
             await outbox_store.release(engine, outbox_id, str(exc))
             self._retry_later(chat, exc)
             return False

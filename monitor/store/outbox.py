@@ -1,18 +1,22 @@
 """The card outbox: which candidate goes to which editor chat, and how far its posting got.
 
 The outbox holds one row per (item, chat), so a candidate is posted once however often it is
-enqueued. A row is claimed (`sending`) and then marked `sent` with its message id, each in its
-own transaction; rows left `sending` by a crash go back to `pending` when the bot starts (the
-one card whose send was in flight may then repeat). A burst posted as one digest leaves its
-rows `digested` until the editor reviews them one by one.
+enqueued. A row is claimed (`sending`, with its claim time) and then marked `sent` with its
+message id, each in its own transaction. A claim is a lease: a row left `sending` longer than
+`LEASE` (its sender died, or its send raised something unexpected) goes back to `pending` while
+the daemon runs, and every row left `sending` goes back when the bot starts (the daemon is the
+only sender, so a claim older than the start belongs to a process that is gone); the one card
+whose send was in flight may then repeat. Cards of a chat are claimed strictly in order: while
+the chat's oldest unfinished row is `sending`, nothing after it is claimed. A burst posted as
+one digest leaves its rows `digested` until the editor reviews them one by one.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.models import OFF_TOPIC, Item
@@ -20,6 +24,9 @@ from monitor.store.db import insert_ignoring_duplicates
 from monitor.store.items import row_item
 from monitor.store.schema import cards, items, outbox
 
+# Longer than any one send can take (python-telegram-bot's timeouts, a plain-text retry and the
+# rate limiter's wait are well under a minute), short enough that a stuck card is not noticed.
+LEASE = timedelta(minutes=5)
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -39,11 +46,19 @@ async def enqueue(engine: AsyncEngine, item_ids: list[int], chats: list[int]) ->
     return added
 
 
-async def recover(engine: AsyncEngine) -> int:
-    """Rows a crash left `sending` go back to `pending`; returns how many."""
+async def recover(engine: AsyncEngine, *, lease: timedelta = timedelta(0),
+                  now: datetime | None = None) -> int:
+    """Rows left `sending` for longer than `lease` go back to `pending`; returns how many.
+
+    With no lease (at start-up) every `sending` row goes back. A row claimed before claims had
+    a time (migration 0006) counts as expired."""
+    o = outbox.c
+    cutoff = (now or _now()) - lease
     async with engine.begin() as conn:
-        result = await conn.execute(update(outbox).where(outbox.c.state == "sending")
-                                    .values(state="pending"))
+        result = await conn.execute(
+            update(outbox).where(o.state == "sending",
+                                 or_(o.claimed_at.is_(None), o.claimed_at <= cutoff))
+            .values(state="pending", claimed_at=None))
     return result.rowcount or 0
 
 
@@ -74,16 +89,31 @@ async def pending_count(engine: AsyncEngine, chat: int) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def claim_next(engine: AsyncEngine, chat: int) -> tuple[int, Item] | None:
-    """The oldest pending card of the chat, marked `sending` (attempts + 1) in one transaction."""
+async def claim_next(engine: AsyncEngine, chat: int,
+                     now: datetime | None = None) -> tuple[int, Item] | None:
+    """The chat's next card, marked `sending` at `now` (attempts + 1) in one transaction; None
+    when nothing waits or the chat's oldest unfinished card is already being sent.
+
+    Order per chat: only the oldest `pending`-or-`sending` row is a candidate, so a card in
+    flight (here, or in another process) holds back the ones after it until it is sent,
+    released, or its lease expires (`recover`). On PostgreSQL the candidate is locked with
+    FOR UPDATE SKIP LOCKED: a second process claiming at the same moment gets None at once
+    instead of waiting for, and then repeating, the first one's claim (SQLite ignores the
+    clause; it has one writer at a time). The update checks the state again either way."""
     o = outbox.c
     async with engine.begin() as conn:
+        head = (await conn.execute(select(o.id, o.state).where(
+            o.chat_id == chat, o.state.in_(("pending", "sending"))).order_by(o.id).limit(1))
+        ).first()
+        if head is None or head.state != "pending":
+            return None
         row = (await conn.execute(select(o.id, o.item_id).where(
-            o.chat_id == chat, o.state == "pending").order_by(o.id).limit(1))).first()
+            o.id == head.id, o.state == "pending").with_for_update(skip_locked=True))).first()
         if row is None:
             return None
         claimed = await conn.execute(update(outbox).where(o.id == row.id, o.state == "pending")
-                                     .values(state="sending", attempts=o.attempts + 1))
+                                     .values(state="sending", claimed_at=now or _now(),
+                                             attempts=o.attempts + 1))
         if claimed.rowcount != 1:
             return None
         item = (await conn.execute(select(items).where(items.c.id == row.item_id))
@@ -111,10 +141,12 @@ async def mark_merged(engine: AsyncEngine, outbox_id: int, message_id: int) -> N
 
 
 async def release(engine: AsyncEngine, outbox_id: int, error: str, *, failed: bool = False) -> None:
-    """A send that did not happen: back to `pending` to retry, or `failed` for good."""
+    """A send that did not happen: back to `pending` to retry, or `failed` for good. Only a row
+    still `sending`: one whose lease expired and that was sent since stays sent."""
     async with engine.begin() as conn:
-        await conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-            state="failed" if failed else "pending", last_error=error[:500]))
+        await conn.execute(update(outbox).where(outbox.c.id == outbox_id,
+                                                outbox.c.state == "sending").values(
+            state="failed" if failed else "pending", claimed_at=None, last_error=error[:500]))
 
 
 async def queued(engine: AsyncEngine, chat: int,

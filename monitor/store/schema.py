@@ -136,6 +136,7 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("posted_at", UTCDateTime),
+    Column("claimed_at", UTCDateTime),  # when the row went `sending`: its lease (0006)
     UniqueConstraint("item_id", "chat_id", name="uq_outbox_item_chat"),
 )
 
