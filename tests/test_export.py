@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -347,3 +347,50 @@ async def test_cli_unwritable_out_is_one_line_and_leaves_nothing(settings, engin
     assert list((tmp_path / "a-dir").iterdir()) == []
     assert (tmp_path / "a-file").read_text() == "not a directory"
     assert not (tmp_path / "missing").exists()
+
+
+# --- a large week -----------------------------------------------------------------------------
+
+BUCKET_IDS = ["political_diplomatic", "military_security", "economy_trade_sanctions",
+              "energy_minerals_cleantech", "tech_cyber_info", "taiwan_indopacific_west"]
+
+
+def large_week(count: int) -> list[Item]:
+    """`count` items over 2024-W27: kept (with comments) and new, every bucket, markup and
+    breaks in titles, and every tenth item sharing its predecessor's URL (one relationship)."""
+    out = []
+    for n in range(count):
+        page = n - 1 if n % 10 == 9 else n
+        url = f"https://example.org/big/{page}?a=1&b=<{page}>"
+        title = f"Item {n} & <co> – \"quoted\"" + ("\twith a tab\nand a break " if n % 7 == 0
+                                                    else "")
+        out.append(Item(
+            key=f"big-{n}", source=("tass", "xinhua", "rferl", "carnegie")[n % 4], url=url,
+            title=title, summary=f"First sentence of item {n}. Second one.\nAnother paragraph.",
+            published=utc("2024-07-01T06:00:00") + timedelta(seconds=250 * n), lang="en",
+            bucket=BUCKET_IDS[n % 6], confidence=0.8, status="kept" if n % 4 == 0 else "new",
+            comment=f"Comment {n}.\n\nMore on {n}." if n % 4 == 0 else ""))
+    return out
+
+
+async def test_large_docx_export_is_valid_and_has_every_link(settings, engine) -> None:
+    """2,000 stories: the Word file opens, shows every story under its heading with its link
+    (each URL one relationship), and its tabs and breaks."""
+    await insert_new(engine, large_week(2000))
+    items = await week_items(settings, engine, WEEK)
+    assert len(items) == 2000
+    data, anything = render("docx", items, *context(settings), WEEK, kept_only=False)
+    assert anything
+    doc = Document(io.BytesIO(data))
+    paragraphs = [(p.style.name, p.text, [h.address for h in p.hyperlinks])
+                  for p in doc.paragraphs]  # one pass: python-docx looks styles up slowly
+    assert sorted(a for *_, links in paragraphs for a in links) == sorted(i.url for i in items)
+    external = {r.rId: r.target_ref for r in doc.part.rels.values() if r.is_external}
+    assert sorted(external.values()) == sorted({i.url for i in items})
+    assert len(external) == 1800
+    level2 = [text for style, text, _ in paragraphs if style == "Heading 2"]
+    level3 = [text for style, text, _ in paragraphs if style == "Heading 3"]
+    assert len(level2) == 500 + 6 and len(level3) == 1500  # unreviewed: 6 sections, stories
+    headings = level2 + level3
+    assert "Item 28 & <co> – \"quoted\"\twith a tab\nand a break – TASS" in headings
+    assert sum(text.startswith("Comment: ") for _, text, _ in paragraphs) == 500

@@ -50,8 +50,9 @@ def entry_blocks(entry: Entry, level: int) -> list[str]:
     blocks = [f"{'#' * level} {escape(entry.heading)}", f"<{link(entry.item.url)}>"]
     if entry.also:
         blocks.append(escape(f"Also in: {', '.join(entry.also)}"))
-    if entry.excerpt:
-        blocks.append("\n>\n".join(f"> {escape(p)}" for p in entry.excerpt.split("\n")))
+    excerpt = entry.excerpt  # computed on each read
+    if excerpt:
+        blocks.append("\n>\n".join(f"> {escape(p)}" for p in excerpt.split("\n")))
     if entry.comment:
         first, *rest = entry.comment.split("\n\n")
         blocks.append(escape(f"Comment: {' '.join(first.split())}"))
