@@ -1,0 +1,139 @@
+"""Reliability in one run: hostile inputs timed, then the real daemon killed with SIGKILL.
+
+1. Every attack of tests/hostile.py (entity bombs behind decoy DOCTYPEs, JSON nested 100,000
+   deep, inputs crafted against the adapters' regular expressions, dates out of range), each
+   in a forked child so that one that runs away is stopped at `--timeout` instead of stopping
+   the bench: its time, its peak memory (tracemalloc) and how it ended (items, a one-line
+   error, or a traceback). Goal: each under 1 s and 100 MB.
+2. Kill -9 durability (tests/durability.py): `monitor run` against growing feeds on the replay
+   server and the test Bot API server, killed `--kills` times at random moments of start-up,
+   ingest and posting, restarted each time, then drained. On SQLite, and on PostgreSQL when
+   `--postgres URL` (or MONITOR_TEST_POSTGRES_URL) names a server (a fresh database is made
+   there). Goals: 0 lost, 0 missed, 0 duplicate items, integrity ok, 0 uncarded, duplicate
+   cards <= kills that left a card claimed and unsent, 0 out of order, 0 decisions lost.
+
+    .venv/bin/python bench/reliability.py [--kills 30] [--postgres URL] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import _fresh_postgres_database  # a new database on the given server
+from durability import Outcome, run
+from hostile import ATTACKS
+
+from monitor.errors import MonitorError
+
+GOAL_S, GOAL_MB = 1.0, 100.0
+
+
+def _attack(name: str, conn: Connection) -> None:
+    """In the child: run one attack under tracemalloc and send back how it went."""
+    tracemalloc.start()
+    began = time.perf_counter()
+    try:
+        result = ATTACKS[name]()
+        outcome = f"{len(result)} items" if isinstance(result, list) else "ok"
+    except MonitorError as exc:
+        outcome = f"error: {type(exc).__name__}" + (" (multi-line!)" if "\n" in str(exc) else "")
+    except BaseException as exc:  # noqa: BLE001 - the traceback is what is being counted
+        outcome = f"TRACEBACK {type(exc).__name__}"
+    seconds = time.perf_counter() - began
+    conn.send((seconds, tracemalloc.get_traced_memory()[1] / 2**20, outcome))
+
+
+def time_attack(name: str, timeout: float) -> tuple[float, float | None, str]:
+    """(seconds, peak MB or None, outcome) of one attack, stopped after `timeout` seconds."""
+    parent, child = multiprocessing.Pipe(duplex=False)
+    proc = multiprocessing.get_context("fork").Process(target=_attack, args=(name, child))
+    began = time.perf_counter()
+    proc.start()
+    if parent.poll(timeout):
+        seconds, peak, outcome = parent.recv()
+        proc.join()
+        return seconds, peak, outcome
+    proc.kill()
+    proc.join()
+    return time.perf_counter() - began, None, f"STOPPED after {timeout:.0f} s"
+
+
+def print_attacks(timeout: float) -> int:
+    """The attack table; returns how many missed a goal."""
+    print(f"{'attack':<50}{'time':>9}{'peak':>10}  outcome")
+    missed = 0
+    for name in ATTACKS:
+        seconds, peak, outcome = time_attack(name, timeout)
+        bad = (seconds >= GOAL_S or peak is None or peak >= GOAL_MB
+               or outcome.startswith(("TRACEBACK", "STOPPED")) or "multi-line" in outcome)
+        missed += bad
+        shown = "—" if peak is None else f"{peak:.1f} MB"
+        print(f"{name:<50}{seconds:>7.3f} s{shown:>10}  {outcome}{'   ✗ goal' if bad else ''}")
+    print(f"goal: each < {GOAL_S:.0f} s and < {GOAL_MB:.0f} MB, no traceback; "
+          f"{missed} of {len(ATTACKS)} missed it\n")
+    return missed
+
+
+def print_kills(outcomes: list[Outcome]) -> int:
+    rows = [("kills (start-up/ingest/posting)", lambda o: f"{o.kills} ({o.phases['start-up']}/"
+             f"{o.phases['ingest']}/{o.phases['posting']})"),
+            ("kills that left a card mid-send", lambda o: o.mid_send),
+            ("items offered / stored", lambda o: f"{o.served} / {o.stored}"),
+            ("committed items lost", lambda o: o.lost),
+            ("offered, never stored", lambda o: o.missed),
+            ("duplicate items", lambda o: o.duplicate_items),
+            ("integrity_check after each kill", lambda o: ",".join(sorted(set(o.integrity)))),
+            ("relevant items / card messages", lambda o: f"{o.relevant} / {o.cards}"),
+            ("duplicate cards (allowed: mid-send)", lambda o: f"{o.duplicate_cards} "
+             f"(<= {o.mid_send})"),
+            ("relevant items never carded", lambda o: o.uncarded),
+            ("cards out of queue order", lambda o: o.out_of_order),
+            ("Keep presses just before a kill / lost", lambda o: f"{o.decisions} / "
+             f"{o.decisions_lost}"),
+            ("tracebacks in the daemon's log", lambda o: o.tracebacks),
+            ("wall time", lambda o: f"{o.seconds:.0f} s"),
+            ("goals missed", lambda o: ", ".join(o.failures()) or "none")]
+    print(f"{'kill -9':<40}" + "".join(f"{o.database:>22}" for o in outcomes))
+    for label, value in rows:
+        print(f"{label:<40}" + "".join(f"{value(o)!s:>22}" for o in outcomes))
+    return sum(bool(o.failures()) for o in outcomes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=30)
+    parser.add_argument("--postgres", default=os.environ.get("MONITOR_TEST_POSTGRES_URL"),
+                        help="a PostgreSQL server URL (a fresh database is created there)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per attack")
+    args = parser.parse_args()
+    missed = print_attacks(args.timeout)
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="monitor-reliability-") as tmp:
+        databases = [f"sqlite:///{Path(tmp) / 'sqlite' / 'monitor.sqlite3'}"]
+        if args.postgres:
+            databases.append(asyncio.run(_fresh_postgres_database(args.postgres)))
+        else:
+            print("PostgreSQL: not run (give --postgres URL or MONITOR_TEST_POSTGRES_URL)")
+        for url in databases:
+            name = url.split(":", 1)[0]
+            outcomes.append(run(url, Path(tmp) / name, args.kills, seed=args.seed))
+    failed = print_kills(outcomes)
+    return 1 if missed or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
