@@ -2,18 +2,20 @@
 
 `DATABASE_URL` may be given as a plain `sqlite:///path` or `postgresql://…` URL; the async
 driver (aiosqlite, asyncpg) is chosen here. SQLite runs in WAL mode so the bot can read while
-a poll writes. Migrations (alembic, append-only) run on open.
+a poll writes. Migrations (alembic, append-only) run on open, but alembic (about a third of a
+second of imports) is only imported when the database is behind: `_up_to_date` compares the
+stored revision with the head read from the migration files' own `revision` lines. The
+dialect modules are likewise imported for the dialect in use only.
 """
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Float, Integer, event, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Float, Integer, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -69,22 +71,64 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _upgrade(connection: Any) -> None:
+    """Bring the schema to the head revision (nothing to import or run when it is there)."""
+    if _up_to_date(connection):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
 
+def _up_to_date(connection: Any) -> bool:
+    """Whether the database holds exactly the head revision of our migrations (a database
+    alembic has not seen, or one behind, is not: alembic then decides what to run)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    stored = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    return stored == heads()
+
+
+@cache
+def heads() -> frozenset[str]:
+    """The head revisions of the migration scripts: those no other script revises. Read from
+    the `revision` and `down_revision` assignments (as alembic reads them) without alembic."""
+    revisions, revised = set(), set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name in ("revision", "down_revision"):
+                    value = ast.literal_eval(node.value)
+                    values = value if isinstance(value, (tuple, list)) else [value]
+                    (revisions if name == "revision" else revised).update(
+                        v for v in values if v)
+    return frozenset(revisions - revised)
+
+
+def _dialect(engine: AsyncEngine) -> Any:
+    """SQLAlchemy's dialect module for this engine (imported on first use)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite
+
+
 def insert_ignoring_duplicates(engine: AsyncEngine, table: Any) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING` in this engine's dialect."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return _dialect(engine).insert(table).on_conflict_do_nothing()
 
 
 def upsert(engine: AsyncEngine, table: Any, key: str, values: dict[str, Any]) -> Any:
     """`INSERT … ON CONFLICT (key) DO UPDATE` with the given values."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values)
+    stmt = _dialect(engine).insert(table).values(**values)
     update = {k: v for k, v in values.items() if k != key}
     return stmt.on_conflict_do_update(index_elements=[key], set_=update)
 
