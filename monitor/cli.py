@@ -170,10 +170,23 @@ def run_cmd() -> None:
 @click.option("--eval", "evaluate", is_flag=True,
               help="input carries a true 'bucket': print accuracy, F1, a confusion table and "
               "the recall/rejection curve")
+@click.option("--stored", is_flag=True,
+              help="classify the stored items an import left unclassified (--no-classify) and "
+              "queue their cards; stdin is not read")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=256, show_default=True,
+              help="with --stored: items classified and recorded per transaction")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="minimum relevance (default: topics.yaml relevance_threshold)")
-def classify_cmd(evaluate: bool, threshold: float | None) -> None:
-    """JSON Lines on stdin → the same objects with bucket, confidence and scores."""
+def classify_cmd(evaluate: bool, stored: bool, batch: int, threshold: float | None) -> None:
+    """JSON Lines on stdin → the same objects with bucket, confidence and scores; or, with
+    --stored, the stored items that were imported unclassified."""
+    if stored and evaluate:
+        fail("--stored and --eval do not go together (--eval reads labelled JSON Lines)")
+    if stored:
+        from monitor.commands.learn import classify_stored
+
+        sys.exit(run_async(classify_stored(config_or_exit(), batch=batch,
+                                           threshold=threshold)))
     from monitor.commands.learn import run_classify
     from monitor.pipeline.classify import load_classifier
 

@@ -1,11 +1,15 @@
-"""`monitor classify [--eval]` and `monitor train`: the classifier's commands. A retrained model
-replaces the current one only if it keeps the real dev split's recall and rejection."""
+"""`monitor classify [--eval | --stored]` and `monitor train`: the classifier's commands. A
+retrained model replaces the current one only if it keeps the real dev split's recall and
+rejection. `--stored` classifies what `monitor import --no-classify` stored unclassified."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,12 +84,104 @@ def run_classify(classifier: Any, stdin: IO[str], stdout: IO[str], stderr: IO[st
     if evaluate:
         from monitor.learn.evaluate import curve, eval_report
 
-        current = classifier.topics.relevance_threshold if threshold is None else threshold
-        print(f"model {classifier.version} threshold {current:.2f}", file=stdout)
+        topics = classifier.topics
+        current = topics.relevance_threshold if threshold is None else threshold
+        per_lang = "" if threshold is not None else "".join(
+            f", {lang} {value:.2f}" for lang, value in topics.language_thresholds.items())
+        print(f"model {classifier.version} threshold {current:.2f}{per_lang}", file=stdout)
         for line in [*eval_report(rows), *curve(relevance, current)]:
             print(line, file=stdout)
     stdout.flush()
     return 1 if counter.count else 0
+
+
+@dataclass
+class StoredRun:
+    """What `monitor classify --stored` did: the figures of its one-line report."""
+
+    classified: int = 0
+    batches: int = 0
+    relevant: int = 0
+    held: int = 0  # relevant but older than MONITOR_MAX_AGE (or held at import): never posted
+    cards: int = 0
+
+    def line(self, chats: int) -> str:
+        if not self.classified:
+            return "monitor classify: no unclassified stored items"
+        cards = (f"{self.cards} cards queued for {chats} editor chats" if chats
+                 else "no cards queued (TELEGRAM_EDITOR_CHAT_IDS is empty)")
+        return (f"monitor classify: {self.classified} stored items classified in "
+                f"{self.batches} batches: {self.relevant} relevant ({self.held} held, never "
+                f"posted), {self.classified - self.relevant} off-topic; {cards}")
+
+
+async def classify_stored(config: Config, *, batch: int = CLASSIFY_BATCH,
+                          threshold: float | None = None, out: IO[str] | None = None) -> int:
+    """The body of `monitor classify --stored`: classify, in batches of `batch`, the stored items
+    that have no bucket (an import with --no-classify), store their buckets and embeddings, and
+    queue cards for the relevant ones as a poll would, except for items older than
+    MONITOR_MAX_AGE (published, else first seen), which are marked held: stored, never posted.
+
+    Idempotent: only rows still without a bucket are read and written, so a second run (or one
+    after an interruption) does only what is left. Returns the exit code (0)."""
+    from monitor.pipeline.dedupe import vector_bytes
+    from monitor.pipeline.run import open_pipeline
+    from monitor.store import outbox as outbox_store
+    from monitor.store import unclassified as store
+
+    chats = list(config.settings.telegram_editor_chat_ids)
+    run = StoredRun()
+    async with open_pipeline(config, fetch=False) as pipeline:
+        engine, after = pipeline.engine, 0
+        assert engine is not None and pipeline.classifier is not None
+        while chunk := await store.unclassified(engine, after=after, limit=batch):
+            after = chunk[-1].id or after
+            vectors = await _classify_chunk(config, pipeline, chunk, threshold)
+            now = datetime.now(timezone.utc)
+            for item in chunk:
+                item.held = item.held or _too_old(item, now, pipeline.max_age)
+            written = await store.record_classes(
+                engine, chunk, {i.id: vector_bytes(vectors[n]) for n, i in enumerate(chunk)
+                                if i.id is not None} if vectors is not None else None)
+            done = [i for i in chunk if i.id in written]
+            relevant = [i for i in done if i.bucket != OFF_TOPIC]
+            cards = [i.id for i in relevant if not i.held and i.status == "new"]
+            if cards and chats:
+                run.cards += await outbox_store.enqueue(engine, cards, chats)  # type: ignore
+            run.batches += 1
+            run.classified += len(done)
+            run.relevant += len(relevant)
+            run.held += sum(i.held for i in relevant)
+    print(run.line(len(chats)), file=out or sys.stdout)
+    return 0
+
+
+async def _classify_chunk(config: Config, pipeline: Any, chunk: list[Item],
+                          threshold: float | None) -> Any:
+    """Embed the chunk once, then classify it source by source (each source's relevance
+    threshold, unless `threshold` overrides them all), in worker threads as a poll does."""
+    from monitor.text import item_text
+
+    vectors = None
+    if pipeline.embed is not None:
+        vectors = await asyncio.to_thread(pipeline.embed,
+                                          [item_text(i.title, i.summary) for i in chunk])
+    by_source: dict[str, list[int]] = {}
+    for n, item in enumerate(chunk):
+        by_source.setdefault(item.source, []).append(n)
+    for source_id, rows in by_source.items():
+        source = config.sources.get(source_id)
+        limit = threshold if threshold is not None or source is None else \
+            source.option("relevance_threshold")
+        await asyncio.to_thread(pipeline.classifier.classify, [chunk[n] for n in rows], limit,
+                                None if vectors is None else vectors[rows])
+    return vectors
+
+
+def _too_old(item: Item, now: datetime, max_age: timedelta | None) -> bool:
+    """Whether the item is older than MONITOR_MAX_AGE (by publication, else first sight)."""
+    when = item.published or item.first_seen
+    return max_age is not None and when is not None and when < now - max_age
 
 
 TRAIN_MARGIN = 0.02  # how much dev recall or rejection a retrained model may lose
@@ -139,7 +235,7 @@ def _usable_model(path: Path, config: Config) -> Any:
 
 
 def _dev_figures(current: Any, new: Any, config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Figures of both models on the real dev split at topics.yaml's threshold, overall and per
+    """Figures of both models on the real dev split at topics.yaml's thresholds, overall and per
     language ({} for a missing model or dev split)."""
     from monitor.learn.evaluate import LANGS, labelled_figures, model_rows
     from monitor.learn.train import dev_rows, embed_cached
@@ -151,7 +247,7 @@ def _dev_figures(current: Any, new: Any, config: Config) -> tuple[dict[str, Any]
         return {}, {}
     vectors = embed_cached([item_text(r.get("title") or "", r.get("summary") or "")
                             for r in dev])
-    thr = config.topics.relevance_threshold
+    thr = config.topics.threshold_for  # per language where topics.yaml sets one
     out = []
     for model in (current, new):
         figs = {}
