@@ -38,6 +38,9 @@ def test_shipped_topics_have_design_buckets_with_terms_in_three_languages() -> N
     (lambda d: d["buckets"][4].update(id="political_diplomatic"), "buckets[4].id"),
     (lambda d: d["buckets"][5].update(colour="red"), "buckets[5].colour"),
     (lambda d: d.update(relevance_threshold=1.5), "relevance_threshold"),
+    (lambda d: d.update(relevance_thresholds={"de": 0.3}), "relevance_thresholds.de"),
+    (lambda d: d.update(relevance_thresholds={"zh": "low"}), "relevance_thresholds.zh"),
+    (lambda d: d.update(relevance_thresholds=0.3), "relevance_thresholds"),
     (lambda d: d.update(buckets=[]), "buckets"),
     (lambda d: d.pop("off_topic"), "off_topic"),
     (lambda d: d["off_topic"]["terms"].update(ru=[""]), "off_topic.terms.ru"),
@@ -49,6 +52,16 @@ def test_invalid_topics_raise_config_error_naming_the_key(raw: dict, edit, key: 
         parse_topics(data, "topics.yaml")
     assert f"key '{key}'" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_thresholds_per_language_fall_back_to_the_default(raw: dict) -> None:
+    data = copy.deepcopy(raw)
+    data.update(relevance_threshold=0.3, relevance_thresholds={"en": 0.5, "zh": 0.1})
+    topics = parse_topics(data)
+    assert [topics.threshold_for(lang) for lang in ("en", "zh", "ru", "", None)] == \
+        [0.5, 0.1, 0.3, 0.3, 0.3]
+    data.pop("relevance_thresholds")
+    assert parse_topics(data).threshold_for("en") == 0.3
 
 
 def test_unreadable_or_broken_file_is_a_config_error(tmp_path) -> None:

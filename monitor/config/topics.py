@@ -20,7 +20,7 @@ from monitor.models import OFF_TOPIC
 LANGS = ("en", "zh", "ru")
 DEFAULT_THRESHOLD = 0.3
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_TOP_KEYS = {"buckets", "off_topic", "relevance_threshold"}
+_TOP_KEYS = {"buckets", "off_topic", "relevance_threshold", "relevance_thresholds"}
 _BUCKET_KEYS = {"id", "title", "description", "terms"}
 _CJK = re.compile(r"[\u3000-\u9fff\uf900-\ufaff]")
 
@@ -56,12 +56,19 @@ class Topic:
 
 @dataclass(frozen=True)
 class Topics:
-    """The whole taxonomy: buckets in file order, plus off_topic and the default threshold."""
+    """The whole taxonomy: buckets in file order, plus off_topic and the relevance thresholds
+    (a default, and optionally one per language: the model's scores are not equally sharp in
+    every language, so one bar for all would waste rejection where it is sharp)."""
 
     buckets: tuple[Topic, ...]
     off_topic: Topic
     relevance_threshold: float = DEFAULT_THRESHOLD
     path: str = ""
+    language_thresholds: dict[str, float] = field(default_factory=dict, hash=False)
+
+    def threshold_for(self, lang: str | None) -> float:
+        """The minimum relevance for an item in `lang` (the default for other languages)."""
+        return self.language_thresholds.get(lang or "", self.relevance_threshold)
 
     @property
     def ids(self) -> list[str]:
@@ -118,10 +125,17 @@ def parse_topics(data: Any, label: str = "topics.yaml") -> Topics:
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise fail(sorted(unknown)[0], "unknown key")
-    threshold = data.get("relevance_threshold", DEFAULT_THRESHOLD)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not 0 <= threshold <= 1:
-        raise fail("relevance_threshold", "expected a number between 0 and 1")
+    threshold = _threshold(data.get("relevance_threshold", DEFAULT_THRESHOLD),
+                           "relevance_threshold", fail)
+    per_lang = data.get("relevance_thresholds") or {}
+    if not isinstance(per_lang, dict):
+        raise fail("relevance_thresholds", f"expected a mapping of {', '.join(LANGS)} to numbers")
+    for lang in per_lang:
+        if lang not in LANGS:
+            raise fail(f"relevance_thresholds.{lang}", f"unknown language (one of "
+                       f"{', '.join(LANGS)})")
+    languages = {lang: _threshold(value, f"relevance_thresholds.{lang}", fail)
+                 for lang, value in per_lang.items()}
     entries = data.get("buckets")
     if not isinstance(entries, list) or not entries:
         raise fail("buckets", "expected a non-empty list of buckets")
@@ -135,7 +149,13 @@ def parse_topics(data: Any, label: str = "topics.yaml") -> Topics:
     if not isinstance(off, dict):
         raise fail("off_topic", "expected a mapping with description and terms")
     off_topic = _bucket({"id": OFF_TOPIC, "title": "Off topic", **off}, "off_topic", fail)
-    return Topics(tuple(buckets), off_topic, float(threshold), label)
+    return Topics(tuple(buckets), off_topic, threshold, label, languages)
+
+
+def _threshold(value: Any, key: str, fail: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise fail(key, "expected a number between 0 and 1")
+    return float(value)
 
 
 def _bucket(entry: Any, key: str, fail: Any) -> Topic:

@@ -6,6 +6,7 @@ precision) and does it waste my time (off-topic recall), then is the bucket righ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +142,9 @@ def model_rows(model: Any, topics: Any, dev: list[dict[str, Any]],
 
 
 def labelled_figures(rows: list[tuple[str, str, float]], best: list[str],
-                     threshold: float) -> Figures:
-    """Figures at a threshold, from model_rows' output."""
-    pred = [b if p >= threshold else OFF_TOPIC for (_, _, p), b in zip(rows, best)]
+                     threshold: float | Callable[[str], float]) -> Figures:
+    """Figures at a threshold (or a threshold per language, `Topics.threshold_for`), from
+    model_rows' output."""
+    at = threshold if callable(threshold) else (lambda _lang: float(threshold))
+    pred = [b if p >= at(lang) else OFF_TOPIC for (lang, _, p), b in zip(rows, best)]
     return figures([t for _, t, _ in rows], pred)

@@ -173,6 +173,18 @@ def train(examples: Iterable[Label], path: str | Path | None = None,
     return path
 
 
+def seed_texts(topics: Topics) -> tuple[list[str], list[str]]:
+    """Each bucket's (and off_topic's) description, term lists and terms, with its id."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for topic in (*topics.buckets, topics.off_topic):
+        samples = [topic.description, *(", ".join(t) for t in topic.terms.values()),
+                   *topic.all_terms()]
+        texts += samples
+        labels += [topic.id] * len(samples)
+    return texts, labels
+
+
 def seed_model(topics: Topics, bundled: bool = True) -> Model:
     """The fallback: each bucket's description, terms and term lists as labelled examples.
 
@@ -181,15 +193,10 @@ def seed_model(topics: Topics, bundled: bool = True) -> Model:
     the seed terms' obvious ones.
     """
     examples = bundled_examples(topics) if bundled else []
-    texts = [label_text(e) for e in examples]
-    labels = [e.bucket for e in examples]
-    urls = [labelled_urls().get(e, "") for e in examples]
-    for topic in (*topics.buckets, topics.off_topic):
-        samples = [topic.description, *(", ".join(t) for t in topic.terms.values()),
-                   *topic.all_terms()]
-        texts += samples
-        labels += [topic.id] * len(samples)
-        urls += [""] * len(samples)
+    seeds, seed_labels = seed_texts(topics)
+    texts = [label_text(e) for e in examples] + seeds
+    labels = [e.bucket for e in examples] + seed_labels
+    urls = [labelled_urls().get(e, "") for e in examples] + [""] * len(seeds)
     digest = hashlib.sha1("\n".join(texts + labels).encode()).hexdigest()[:8]
     if digest not in _SEED_CACHE:  # a daemon may fall back repeatedly; fit once per taxonomy
         _SEED_CACHE[digest] = fit_model(embed_cached(texts), texts, labels, topics,
@@ -197,3 +204,32 @@ def seed_model(topics: Topics, bundled: bool = True) -> Model:
                                         meta={"kind": "seed", "examples": len(texts)},
                                         urls=urls)
     return _SEED_CACHE[digest]
+
+
+def labelled_texts() -> list[str]:
+    """What fitting and evaluating embed: our train and dev splits, the synthetic dev split and
+    the seed texts of the shipped taxonomy (not ../shared's newsletter: it is read at run time)."""
+    paths = sorted(LABELS_DIR.glob("*.jsonl")) + sorted(DEV_DIR.glob("*.jsonl"))
+    texts = [label_text(e) for path in paths for e in labels_from_jsonl(path)]
+    return texts + seed_texts(load_topics())[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m monitor.learn.train --vectors`: rebuild the shipped e5 vector table after the
+    labelled set or the taxonomy's seed texts changed (see learn/vectors.py)."""
+    import argparse
+
+    from monitor.learn.embed import e5_version
+    from monitor.learn.vectors import TABLE, write_table
+
+    parser = argparse.ArgumentParser(prog="python -m monitor.learn.train")
+    parser.add_argument("--vectors", action="store_true", required=True,
+                        help="rebuild labels/e5-vectors.npz")
+    parser.parse_args(argv)
+    rows = write_table(labelled_texts())
+    print(json.dumps({"table": str(TABLE), "rows": rows, "version": e5_version()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -75,7 +75,8 @@ class Classifier:
                  vectors: np.ndarray | None = None) -> list[Item]:
         """Set bucket, confidence, scores, why and model_version on each item (in place).
 
-        `threshold` is the minimum relevance (0–1), default from topics.yaml. `vectors` may pass
+        `threshold` is the minimum relevance (0–1), by default topics.yaml's for the item's
+        language (`relevance_thresholds`, else `relevance_threshold`). `vectors` may pass
         rows of `embed([item_text(title, summary)])` already computed (dedupe uses the same).
         A model file retrained since the last call is picked up first (a stat, ~2 µs).
         """
@@ -83,12 +84,12 @@ class Classifier:
             return items
         self.reload_if_changed()
         model = self.model  # one model for the whole batch, even if another thread reloads
-        thr = self.topics.relevance_threshold if threshold is None else float(threshold)
         texts = [item_text(i.title, i.summary) for i in items]
         vecs = embed(texts) if vectors is None else np.asarray(vectors, dtype=np.float32)
         p_rel, p_bucket, feats = predict(model, vecs, texts, [i.url for i in items],
                                          self.topics)
         for n, item in enumerate(items):
+            thr = self.topics.threshold_for(item.lang) if threshold is None else float(threshold)
             self._decide(model, item, float(p_rel[n]), p_bucket[n], thr, texts[n],
                          int(feats.nearest_relevant[n]), int(feats.nearest[n]))
         return items
