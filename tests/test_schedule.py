@@ -1,11 +1,21 @@
-"""Poll scheduling policy: backoff, Retry-After, alerts once per streak, source calendars."""
+"""Poll scheduling policy: backoff, Retry-After, alerts once per streak, source calendars,
+and the trigger that puts the learned plan in front of APScheduler."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from monitor.daemon.schedule import PAUSE_AFTER, Calendar, next_delay, poll_alerts, quiet_since
+from monitor.daemon.cadence import Plan
+from monitor.daemon.schedule import (
+    PAUSE_AFTER,
+    Calendar,
+    PollTrigger,
+    next_delay,
+    poll_alerts,
+    quiet_since,
+)
 from monitor.models import Source
 from monitor.store.health import Health
 
@@ -62,3 +72,79 @@ def test_calendar_explains_weekends_and_recess() -> None:
     recess = replace(SOURCE)
     assert not quiet_since(recess, datetime(2026, 7, 31, tzinfo=timezone.utc),
                            datetime(2026, 8, 19, tzinfo=timezone.utc))
+
+
+# --- PollTrigger: the learned plan as APScheduler sees it ----------------------------------
+
+def evening_plan(**kw) -> Plan:
+    """Fast (3 min) from 18:00 to 22:00 UTC every day, hourly otherwise."""
+    hours = [timedelta(minutes=3) if h % 24 in range(18, 22) else timedelta(hours=1)
+             for h in range(168)]
+    return Plan(intervals=tuple(hours), zone=ZoneInfo("UTC"), slow=timedelta(hours=1), **kw)
+
+
+def fire_chain(trigger: PollTrigger, start: datetime, n: int) -> list[datetime]:
+    fires = [start]
+    for _ in range(n):
+        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1] + timedelta(seconds=1)))
+    return fires
+
+
+def test_the_trigger_follows_the_plan_on_the_daemons_clock() -> None:
+    start = NOW.replace(hour=19)  # a fast hour
+    plain = fire_chain(PollTrigger("s", evening_plan(cap=144), origin=start), start, 20)
+    fast = fire_chain(PollTrigger("s", evening_plan(cap=144), origin=start, scale=60), start,
+                      20)
+    plain_gaps = [(b - a).total_seconds() for a, b in zip(plain, plain[1:])]
+    fast_gaps = [(b - a).total_seconds() for a, b in zip(fast, fast[1:])]
+    assert 170 < sum(plain_gaps) / 20 < 190, "every 3 minutes in the evening"
+    assert 170 / 60 < sum(fast_gaps) / 20 < 190 / 60, "…60 times faster on a compressed clock"
+    late = PollTrigger("s", evening_plan(cap=144), origin=start)
+    assert late.get_next_fire_time(start.replace(hour=23), start.replace(hour=23, second=1)) \
+        >= start.replace(hour=23, minute=50), "hourly outside its hours"
+
+
+def test_a_backoff_fire_starts_a_new_chain_and_the_cap_counts_every_fire() -> None:
+    start = NOW.replace(hour=18)
+    trigger = PollTrigger("s", evening_plan(cap=10), origin=start)
+    fires = fire_chain(trigger, start, 30)
+    assert fires[-1] - fires[0] > timedelta(days=2), "the cap of 10 a day stretched the chain"
+    assert max(sum(f <= g < f + timedelta(days=1) for g in fires) for f in fires) == 10
+    assert len(trigger.polls()) <= 10
+    backoff = start + timedelta(days=3, minutes=17)  # a fire the daemon set, not the chain
+    after = trigger.get_next_fire_time(backoff, backoff)
+    assert timedelta(minutes=2) < after - backoff <= timedelta(hours=1, minutes=3)
+
+
+async def test_replan_learns_each_source_from_its_stored_publication_times(engine, tmp_path):
+    from conftest import ROOT
+
+    from monitor.bootstrap import load
+    from monitor.config.settings import load_settings
+    from monitor.daemon.cadence import plan_for
+    from monitor.daemon.http import Readiness
+    from monitor.daemon.run import Daemon
+    from monitor.models import Item
+    from monitor.pipeline.run import Pipeline
+    from monitor.store import items as item_store
+
+    wire = Source(id="wire", name="A wire", adapter="rss", urls=("https://x.org/feed",),
+                  language="en", interval=timedelta(minutes=30))
+    evenings = [Item(source="wire", url=f"https://x.org/{n}", title=f"t{n}", key=f"k{n}",
+                     published=NOW.replace(hour=19, minute=n % 60) - timedelta(days=n))
+                for n in range(1, 41)]
+    await item_store.insert_new(engine, evenings)
+    daemon = Daemon(load(load_settings({"MONITOR_STORAGE": str(tmp_path),
+                                        "MONITOR_SOURCES": str(ROOT / "sources.yaml")})),
+                    Pipeline(engine=engine, sources={"wire": wire}), log_nothing,
+                    Readiness(engine), None)
+    daemon.triggers["wire"] = PollTrigger("wire", plan_for(wire, []), origin=NOW)
+    prior_at_19 = daemon.triggers["wire"].plan.interval_at(NOW.replace(hour=19))
+    await daemon.replan(now=NOW)
+    plan = daemon.triggers["wire"].plan
+    assert plan.interval_at(NOW.replace(hour=19)) < prior_at_19
+    assert plan.interval_at(NOW.replace(hour=10)) == plan.slow, "no longer the prior's day"
+
+
+async def log_nothing(text: str) -> None:
+    return None

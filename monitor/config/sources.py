@@ -154,4 +154,5 @@ _OPTION_CHECKS = {
     "calendar": _check_calendar,
     "relevance_threshold": _check_number(0, 1),
     "host_delay": _check_number(0, 3600),
+    "polls_per_day": _check_number(1, 1440),  # the daemon's cap (monitor/daemon/cadence.py)
 }

@@ -1,7 +1,9 @@
 """The daemon: scheduler, bot and health endpoint in one asyncio loop, until SIGTERM.
 
-APScheduler 3.11 (`AsyncIOScheduler`) runs one job per enabled source at its interval, with
-jitter so sources don't fire together, coalescing and one instance at a time so a slow poll
+APScheduler 3.11 (`AsyncIOScheduler`) runs one job per enabled source on its learned plan
+(`schedule.PollTrigger` over `cadence`: fast in the hours the source publishes in, slow outside
+them, at most `polls_per_day` a day, jitter that does not accumulate), re-learned from the
+stored publication times every REPLAN; coalescing and one instance at a time so a slow poll
 never stacks, and a misfire grace. After a failed poll the next one is pushed back by
 `schedule.next_delay` (Retry-After, exponential backoff capped at a day); `schedule.poll_alerts`
 decides what the editor hears about it. Further jobs: a heartbeat for /readyz, an hourly
@@ -26,8 +28,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
+from monitor.daemon.cadence import HISTORY, plan_for
 from monitor.daemon.http import Readiness, parse_addr, start_http
-from monitor.daemon.schedule import next_delay, poll_alerts, quiet_since
+from monitor.daemon.schedule import PollTrigger, next_delay, poll_alerts, quiet_since
 from monitor.errors import ConfigError
 from monitor.logs import fields
 from monitor.models import Item, Source
@@ -39,6 +42,7 @@ from monitor.weeks import current_week
 log = logging.getLogger("monitor.daemon")
 MISFIRE_GRACE = 300  # seconds a late poll may still run
 STOP_GRACE = 4.0  # seconds polls in flight get to finish on SIGTERM
+REPLAN = timedelta(hours=6)  # how often the poll plans are learned again (on the daemon's clock)
 Announce = Callable[[str], Awaitable[None]]
 
 
@@ -63,6 +67,7 @@ class Daemon:
         self.readiness, self.send_files = readiness, send_files
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.in_flight: set[asyncio.Task[None]] = set()
+        self.triggers: dict[str, PollTrigger] = {}
 
     @property
     def engine(self):  # -> AsyncEngine
@@ -71,13 +76,16 @@ class Daemon:
 
     def start(self, sources: list[Source]) -> None:
         start = datetime.now(timezone.utc)
-        for n, source in enumerate(sources):
-            seconds = source.interval.total_seconds() / self.settings.monitor_time_scale
+        scale = self.settings.monitor_time_scale
+        for n, source in enumerate(sources):  # calendar priors until `replan` has read history
+            trigger = PollTrigger(source.id, plan_for(source, []), origin=start, scale=scale)
+            self.triggers[source.id] = trigger
             self.scheduler.add_job(
-                self.poll, IntervalTrigger(seconds=seconds, jitter=min(int(seconds * 0.1), 300)),
-                args=(source,), id=source.id, name=source.name, coalesce=True, max_instances=1,
-                misfire_grace_time=MISFIRE_GRACE,
-                next_run_time=start + timedelta(seconds=n / self.settings.monitor_time_scale))
+                self.poll, trigger, args=(source,), id=source.id, name=source.name,
+                coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE,
+                next_run_time=start + timedelta(seconds=n / scale))
+        self.scheduler.add_job(self.replan, IntervalTrigger(seconds=REPLAN.total_seconds() / scale),
+                               id="replan", coalesce=True, max_instances=1, next_run_time=start)
         self.scheduler.add_job(self.readiness.tick, IntervalTrigger(seconds=15), id="heartbeat",
                                next_run_time=start)
         self.scheduler.add_job(self.check_quiet, IntervalTrigger(hours=1), id="quiet",
@@ -118,6 +126,22 @@ class Daemon:
             self.scheduler.modify_job(source.id, next_run_time=now + delay)
             log.info("backoff %s", fields(source=source.id, errors=after.consecutive_errors,
                                           next_poll_in=f"{delay.total_seconds():.0f}s"))
+
+    async def replan(self, now: datetime | None = None) -> None:
+        """Learn each source's publishing hours again from its stored publication times."""
+        if not self.triggers:
+            return
+        now = now or datetime.now(timezone.utc)
+        since = next(iter(self.triggers.values())).clock(now) - HISTORY
+        published = await item_store.published_since(self.engine, since)
+        for source_id, trigger in self.triggers.items():
+            history = published.get(source_id, [])
+            source = self.pipeline.sources[source_id]  # ~50 ms of arithmetic: off the loop
+            trigger.plan = await asyncio.to_thread(plan_for, source, history)
+            log.info("plan %s", fields(source=source_id, learned_from=len(history),
+                                       fast_hours_a_week=len(trigger.plan.fast_hours()),
+                                       fastest=str(min(trigger.plan.intervals)),
+                                       slow=str(trigger.plan.slow)))
 
     async def check_quiet(self) -> None:
         """Alert once when a healthy source has published nothing for longer than usual."""

@@ -5,15 +5,18 @@ source's interval (honouring Retry-After, capped at 24 h); after PAUSE_AFTER fai
 the source counts as paused and the editor hears about it once, and once more when it recovers.
 A 200 that parsed to nothing is reported once per streak ("layout changed?"). Sources keep
 calendars (`options.calendar`): the MFA briefs on weekdays and not in its summer recess, think
-tanks publish on weekdays, so a quiet weekend is not an alarm.
+tanks publish on weekdays, so a quiet weekend is not an alarm. `PollTrigger` puts a source's
+learned plan (`cadence`) in front of APScheduler.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.base import BaseTrigger
 
 from monitor.config.sources import parse_interval
+from monitor.daemon.cadence import Calendar, Plan, next_poll, recent_polls
 from monitor.models import Source
 from monitor.store.health import Health
 
@@ -21,35 +24,6 @@ PAUSE_AFTER = 5
 BACKOFF_CAP = timedelta(hours=24)
 LAYOUT_KINDS = ("empty", "malformed", "error_page")
 DEFAULT_QUIET = timedelta(days=3)
-
-
-@dataclass(frozen=True, slots=True)
-class Calendar:
-    """The days a source is expected to publish: weekdays only or every day, minus closures."""
-
-    weekdays_only: bool = False
-    closed: tuple[tuple[str, str], ...] = ()  # ("08-01", "08-20"): month-day ranges, inclusive
-
-    @classmethod
-    def of(cls, source: Source) -> Calendar:
-        spec = source.option("calendar") or {}
-        closed = tuple(tuple(part.strip() for part in span.split("..", 1))
-                       for span in spec.get("closed", []))
-        return cls(weekdays_only=spec.get("days") == "weekdays", closed=closed)  # type: ignore[arg-type]
-
-    def open_on(self, day: date) -> bool:
-        if self.weekdays_only and day.weekday() >= 5:
-            return False
-        stamp = day.strftime("%m-%d")
-        return not any(start <= stamp <= end for start, end in self.closed)
-
-    def open_days_between(self, start: date, end: date) -> int:
-        """Publishing days after `start` up to and including `end`."""
-        days, day = 0, start + timedelta(days=1)
-        while day <= end and days < 366:
-            days += self.open_on(day)
-            day += timedelta(days=1)
-        return days
 
 
 def next_delay(source: Source, health: Health, now: datetime) -> timedelta:
@@ -90,3 +64,45 @@ def quiet_since(source: Source, last_new: datetime | None, now: datetime) -> boo
     days = (parse_interval(limit) if limit else DEFAULT_QUIET).total_seconds() / 86400
     calendar = Calendar.of(source)
     return calendar.open_days_between(last_new.date(), now.date()) > days
+
+
+class PollTrigger(BaseTrigger):
+    """APScheduler's view of one source's plan: the next poll on its nominal chain.
+
+    APScheduler hands back the time a job actually fired; the trigger remembers which nominal
+    time that fire stood for, so jitter never moves the chain (`cadence.next_poll`), and it
+    counts the fires of the last 24 hours for the daily cap. The plan runs on the daemon's
+    clock, which MONITOR_TIME_SCALE speeds up from `origin` on (the demo and the tests).
+    A fire the trigger did not schedule (a backoff set by the daemon) starts a new chain.
+    """
+
+    __slots__ = ("key", "plan", "origin", "scale", "_last", "_polls")
+
+    def __init__(self, key: str, plan: Plan, *, origin: datetime, scale: float = 1.0) -> None:
+        self.key, self.plan, self.origin, self.scale = key, plan, origin, scale
+        self._last: tuple[datetime, datetime] | None = None  # (fired at, its nominal time)
+        self._polls: list[datetime] = []  # fires on the plan's clock, oldest first
+
+    def clock(self, real: datetime) -> datetime:
+        return self.origin + (real - self.origin) * self.scale
+
+    def real(self, clock: datetime) -> datetime:
+        return self.origin + (clock - self.origin) / self.scale
+
+    def polls(self) -> list[datetime]:
+        """The fires of the last 24 hours on the plan's clock (what the cap counts)."""
+        return list(self._polls)
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None,
+                           now: datetime) -> datetime | None:
+        if previous_fire_time is None:
+            return now
+        fired = self.clock(previous_fire_time)
+        if not self._polls or fired > self._polls[-1]:
+            self._polls = recent_polls(self._polls, fired) + [fired]
+        last = self._last
+        nominal = last[1] if last is not None and last[0] == previous_fire_time else fired
+        nominal, at = next_poll(self.plan, self.key, nominal, self.clock(now), self._polls)
+        real_at = self.real(at)
+        self._last = (real_at, nominal)
+        return real_at

@@ -165,3 +165,18 @@ def _aware(value: datetime) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+async def published_since(engine: AsyncEngine, since: datetime) -> dict[str, list[datetime]]:
+    """Each source's publication times since `since`, oldest first: what its poll plan
+    learns its publishing hours from (items known only to the day say nothing about the
+    hour)."""
+    c = items_table.c
+    query = (select(c.source, c.published)
+             .where(c.published >= since, c.date_only.is_(False)).order_by(c.published))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    out: dict[str, list[datetime]] = {}
+    for source, when in rows:
+        out.setdefault(source, []).append(_aware(when))
+    return out
