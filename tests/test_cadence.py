@@ -77,25 +77,33 @@ def test_the_fast_interval_is_as_short_as_the_cap_allows_but_no_shorter_than_fas
     assert len(plan.fast_hours()) <= 5 * 5, "a few hours around 14:00 on weekdays, no more"
 
 
-def test_the_daily_cap_holds_in_every_24_hours() -> None:
+def busiest_day(polls: list[datetime]) -> int:
+    """The most polls on one of the source's days (Berlin, the zone of these sources)."""
+    days = [p.astimezone(BERLIN_WINTER).date() for p in polls]
+    return max(days.count(d) for d in set(days))
+
+
+def test_the_daily_cap_holds_on_every_day() -> None:
     all_day = [MONDAY - timedelta(minutes=7 * n) for n in range(1, 8 * 7 * 24 * 8)]
     for cap in (POLLS_PER_DAY, 48):
         plan = plan_for(source(timedelta(minutes=1)), all_day, cap=cap)
         polls = polls_in(plan, MONDAY, MONDAY + timedelta(days=4))
-        windows = [sum(t <= u < t + timedelta(days=1) for u in polls) for t in polls]
-        assert max(windows) <= cap
+        assert busiest_day(polls) <= cap
         assert len(polls) >= 4 * cap * 0.9, "…and the budget is used when it publishes all day"
 
 
 def test_the_cap_holds_even_when_the_plan_asks_for_more() -> None:
     greedy = Plan(intervals=(timedelta(minutes=1),) * HOURS, zone=source().zone,
                   slow=timedelta(minutes=1), cap=144)
-    polls = polls_in(greedy, MONDAY, MONDAY + timedelta(days=2))
-    windows = [sum(t <= u < t + timedelta(days=1) for u in polls) for t in polls]
-    assert max(windows) == 144
-    recent = [MONDAY + timedelta(minutes=n) for n in range(144)]
-    assert capped(MONDAY + timedelta(hours=3), recent, 144) == MONDAY + timedelta(days=1)
-    assert capped(MONDAY + timedelta(hours=3), recent[1:], 144) == MONDAY + timedelta(hours=3)
+    polls = polls_in(greedy, MONDAY, MONDAY + timedelta(days=3))
+    assert busiest_day(polls) == 144
+    zone = source().zone
+    recent = [MONDAY + timedelta(minutes=n) for n in range(144)]  # 01:00–03:23 Berlin
+    midnight = datetime(2026, 11, 2, 23, tzinfo=timezone.utc)  # 00:00 Tuesday in Berlin
+    assert capped(MONDAY + timedelta(hours=3), recent, 144, zone) == midnight
+    assert capped(MONDAY + timedelta(hours=3), recent[1:], 144, zone) == MONDAY + timedelta(
+        hours=3)
+    assert capped(midnight, recent, 144, zone) == midnight, "a new day, a new budget"
 
 
 def test_jitter_moves_polls_but_does_not_drift_the_mean_period() -> None:
@@ -145,3 +153,11 @@ def test_a_chain_that_fell_behind_restarts_from_now() -> None:
     now = datetime(2026, 11, 4, 12, tzinfo=timezone.utc)
     nominal, at = next_poll(plan, "office", stale, now)
     assert now < nominal <= now + plan.interval_at(now) and at >= now
+
+
+def test_a_rare_weekend_hour_is_polled_fast_when_its_day_has_polls_to_spare() -> None:
+    saturday = MONDAY - timedelta(days=2, hours=-11, minutes=-20)  # 12:20 Berlin, 1 item in 161
+    plan = plan_for(source(), office_history() + [saturday])
+    saturday_noon = datetime(2026, 11, 7, 11, 30, tzinfo=timezone.utc)
+    assert plan.interval_at(saturday_noon) < timedelta(minutes=10)
+    assert plan.interval_at(saturday_noon.replace(hour=2)) == plan.slow

@@ -109,8 +109,8 @@ def test_a_backoff_fire_starts_a_new_chain_and_the_cap_counts_every_fire() -> No
     trigger = PollTrigger("s", evening_plan(cap=10), origin=start)
     fires = fire_chain(trigger, start, 30)
     assert fires[-1] - fires[0] > timedelta(days=2), "the cap of 10 a day stretched the chain"
-    assert max(sum(f <= g < f + timedelta(days=1) for g in fires) for f in fires) == 10
-    assert len(trigger.polls()) <= 10
+    days = [f.date() for f in fires]  # the plan's zone is UTC
+    assert max(days.count(d) for d in days) == 10
     backoff = start + timedelta(days=3, minutes=17)  # a fire the daemon set, not the chain
     after = trigger.get_next_fire_time(backoff, backoff)
     assert timedelta(minutes=2) < after - backoff <= timedelta(hours=1, minutes=3)

@@ -12,15 +12,15 @@ The plan comes from the hours of the week its stored items were published in (th
 wait longer than d is w·(1 − d/T) in an hour holding the share w of the items: linear in the
 poll rate 1/T. So for a given target the best use of a day's budget is two-level — the busiest
 hours at one fast interval, the rest slow — and `make_plan` only has to choose how many of the
-busiest hours are fast: the number whose predicted QUANTILE delay is lowest, with each day's fast
-interval as short as `polls_per_day` allows (never under `FASTEST`).
+busiest hours are fast: the number whose predicted delay is lowest (the p97, plus the mean),
+with each day's fast interval as short as `polls_per_day` allows (never under `FASTEST`).
 
 Poll times run on a *nominal* chain: each nominal time follows the previous nominal one, and
 the jitter (symmetric, a fraction of the local interval, a hash of source and time) only moves
 the actual poll. So jitter never accumulates: the mean period is the planned interval
 (APScheduler's own jitter is one-sided and re-bases on the jittered time, which adds half the
-jitter to every period). `capped` keeps any 24 hours at or under the per-day cap whatever
-happens (restarts of the chain, backoff, a plan change).
+jitter to every period). `capped` keeps every day at or under the per-day cap whatever
+happens (restarts of the chain, backoff, a plan change); days are the source's local days.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.models import Source
@@ -163,9 +163,9 @@ def plan_for(source: Source, published: Sequence[datetime],
 
 def make_plan(weights: Sequence[float], *, slow: timedelta, cap: int,
               fastest: timedelta = FASTEST) -> tuple[timedelta, ...]:
-    """Intervals per hour of week: the busiest k hours fast, the rest `slow`, k chosen to
-    minimise the predicted QUANTILE delay; a longer list of fast hours wins only when it
-    predicts a delay at least a second shorter (so idle hours are not polled fast for nothing)."""
+    """Intervals per hour of week: the busiest k hours fast, the rest `slow`, k chosen for the
+    best predicted delay (`_predicted`); a longer list of fast hours wins only when it predicts
+    at least a second better (so idle hours are not polled fast for nothing)."""
     fastest = min(fastest, slow)
     order = sorted(range(HOURS), key=lambda h: (-weights[h], h))
     best = (tuple([slow] * HOURS), _predicted(weights, [slow] * HOURS))
@@ -197,7 +197,10 @@ def _fast_interval(n_fast: int, slow: timedelta, cap: int,
 
 
 def _predicted(weights: Sequence[float], intervals: Sequence[timedelta]) -> float:
-    """The QUANTILE of the delay, in seconds, if items arrive uniformly within each hour."""
+    """The plan's score in seconds, if items arrive uniformly within each hour: the QUANTILE
+    of the delay plus its mean. The quantile is the goal; the mean makes the hours that hold
+    too few items to move the quantile (a weekend with one item) still count for something,
+    as long as their day has polls to spare."""
     groups: dict[float, float] = {}
     for w, t in zip(weights, intervals):
         groups[t.total_seconds()] = groups.get(t.total_seconds(), 0.0) + w
@@ -210,7 +213,7 @@ def _predicted(weights: Sequence[float], intervals: Sequence[timedelta]) -> floa
     for _ in range(40):
         mid = (low + high) / 2
         low, high = (mid, high) if late(mid) > 1 - QUANTILE else (low, mid)
-    return high
+    return high + sum(w * t / 2 for t, w in groups.items()) / total
 
 
 def next_nominal(plan: Plan, after: datetime) -> datetime:
@@ -240,15 +243,17 @@ def jitter(key: str, nominal: datetime, interval: timedelta) -> timedelta:
     return min(interval * JITTER, MAX_JITTER) * unit
 
 
-def capped(at: datetime, recent: Sequence[datetime], cap: int) -> datetime:
-    """`at`, or later if polling then would make more than `cap` polls in 24 hours.
+def capped(at: datetime, recent: Sequence[datetime], cap: int, zone: ZoneInfo) -> datetime:
+    """`at`, or the next local midnight if the source already had `cap` polls on `at`'s day.
 
-    `recent` are the source's poll times, oldest first.
+    The cap counts the source's own calendar days, the days the plan budgets. `recent` are
+    its poll times, oldest first (`recent_polls`).
     """
-    if len(recent) < cap:
+    day = at.astimezone(zone).date()
+    if sum(p.astimezone(zone).date() == day for p in recent[-cap:]) < cap:
         return at
-    earliest = recent[-cap] + timedelta(days=1)
-    return max(at, earliest)
+    midnight = datetime.combine(day + timedelta(days=1), time(), zone)
+    return midnight.astimezone(at.tzinfo)
 
 
 def next_poll(plan: Plan, key: str, last_nominal: datetime, now: datetime,
@@ -262,9 +267,9 @@ def next_poll(plan: Plan, key: str, last_nominal: datetime, now: datetime,
     if nominal <= now:
         nominal = next_nominal(plan, now)
     at = nominal + jitter(key, nominal, plan.interval_at(nominal))
-    return nominal, capped(max(at, now), recent, plan.cap)
+    return nominal, capped(max(at, now), recent, plan.cap, plan.zone)
 
 
 def recent_polls(polls: Sequence[datetime], now: datetime) -> list[datetime]:
-    """The polls of the last 24 hours (what `capped` needs), from a sorted list."""
-    return list(polls[bisect_right(polls, now - timedelta(days=1)):])
+    """The polls of the last two days (what `capped` needs), from a sorted list."""
+    return list(polls[bisect_right(polls, now - timedelta(days=2)):])

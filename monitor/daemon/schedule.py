@@ -71,7 +71,7 @@ class PollTrigger(BaseTrigger):
 
     APScheduler hands back the time a job actually fired; the trigger remembers which nominal
     time that fire stood for, so jitter never moves the chain (`cadence.next_poll`), and it
-    counts the fires of the last 24 hours for the daily cap. The plan runs on the daemon's
+    counts the fires of the last two days for the daily cap. The plan runs on the daemon's
     clock, which MONITOR_TIME_SCALE speeds up from `origin` on (the demo and the tests).
     A fire the trigger did not schedule (a backoff set by the daemon) starts a new chain.
     """
@@ -90,7 +90,7 @@ class PollTrigger(BaseTrigger):
         return self.origin + (clock - self.origin) / self.scale
 
     def polls(self) -> list[datetime]:
-        """The fires of the last 24 hours on the plan's clock (what the cap counts)."""
+        """The fires of the last two days on the plan's clock (what the cap counts)."""
         return list(self._polls)
 
     def get_next_fire_time(self, previous_fire_time: datetime | None,
