@@ -99,6 +99,10 @@ def test_the_trigger_follows_the_plan_on_the_daemons_clock() -> None:
     fast_gaps = [(b - a).total_seconds() for a, b in zip(fast, fast[1:])]
     assert 170 < sum(plain_gaps) / 20 < 190, "every 3 minutes in the evening"
     assert 170 / 60 < sum(fast_gaps) / 20 < 190 / 60, "…60 times faster on a compressed clock"
+    behind = PollTrigger("s", evening_plan(cap=144), origin=start)
+    hours_late = start + timedelta(hours=2)  # the loop was blocked: no burst of catch-up polls
+    assert hours_late < behind.get_next_fire_time(start, hours_late) <= hours_late + timedelta(
+        minutes=4)
     late = PollTrigger("s", evening_plan(cap=144), origin=start)
     assert late.get_next_fire_time(start.replace(hour=23), start.replace(hour=23, second=1)) \
         >= start.replace(hour=23, minute=50), "hourly outside its hours"
@@ -133,7 +137,10 @@ async def test_replan_learns_each_source_from_its_stored_publication_times(engin
     evenings = [Item(source="wire", url=f"https://x.org/{n}", title=f"t{n}", key=f"k{n}",
                      published=NOW.replace(hour=19, minute=n % 60) - timedelta(days=n))
                 for n in range(1, 41)]
-    await item_store.insert_new(engine, evenings)
+    dated = [Item(source="wire", url=f"https://x.org/d{n}", title=f"d{n}", key=f"d{n}",
+                  published=NOW.replace(hour=0, minute=0) - timedelta(days=n), date_only=True)
+             for n in range(1, 41)]  # known only to the day: they say nothing about 00:00
+    await item_store.insert_new(engine, evenings + dated)
     daemon = Daemon(load(load_settings({"MONITOR_STORAGE": str(tmp_path),
                                         "MONITOR_SOURCES": str(ROOT / "sources.yaml")})),
                     Pipeline(engine=engine, sources={"wire": wire}), log_nothing,
@@ -144,6 +151,7 @@ async def test_replan_learns_each_source_from_its_stored_publication_times(engin
     plan = daemon.triggers["wire"].plan
     assert plan.interval_at(NOW.replace(hour=19)) < prior_at_19
     assert plan.interval_at(NOW.replace(hour=10)) == plan.slow, "no longer the prior's day"
+    assert plan.interval_at(NOW.replace(hour=0, minute=30)) == plan.slow
 
 
 async def log_nothing(text: str) -> None:
