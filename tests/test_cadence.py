@@ -161,3 +161,17 @@ def test_a_rare_weekend_hour_is_polled_fast_when_its_day_has_polls_to_spare() ->
     saturday_noon = datetime(2026, 11, 7, 11, 30, tzinfo=timezone.utc)
     assert plan.interval_at(saturday_noon) < timedelta(minutes=10)
     assert plan.interval_at(saturday_noon.replace(hour=2)) == plan.slow
+
+
+def test_publishing_hours_follow_the_sources_clock_through_daylight_saving() -> None:
+    new_york = Source(id="tank", name="A think tank", adapter="rss", urls=("http://x/",),
+                      language="en", interval=timedelta(hours=3), timezone="America/New_York")
+    zone = new_york.zone
+    history = [datetime(2026, 9, 7, 13, 30, tzinfo=zone) + timedelta(days=d)  # 13:30 local
+               for d in range(70) if (datetime(2026, 9, 7) + timedelta(days=d)).weekday() < 5]
+    plan = plan_for(new_york, history)
+    summer = datetime(2026, 10, 28, 17, 30, tzinfo=timezone.utc)  # 13:30 EDT, a Wednesday
+    winter = datetime(2026, 11, 4, 18, 30, tzinfo=timezone.utc)  # 13:30 EST, a Wednesday
+    assert plan.interval_at(summer) < timedelta(minutes=10)
+    assert plan.interval_at(winter) < timedelta(minutes=10)
+    assert plan.interval_at(winter - timedelta(hours=5)) == plan.slow == timedelta(hours=3)

@@ -29,7 +29,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from monitor.models import Source
@@ -136,10 +136,7 @@ def learned_weights(published: Sequence[datetime], zone: ZoneInfo,
                       / len(days))
     smooth = [0.25 * pooled[h - 1] + 0.5 * pooled[h] + 0.25 * pooled[(h + 1) % HOURS]
               for h in range(HOURS)]
-    n = len(published)
-    if n == 0:
-        return list(prior)
-    mix = max(0.0, 1.0 - n / THICK)
+    mix = max(0.0, 1.0 - len(published) / THICK)
     learned = _normalised(smooth)
     return [(1 - mix) * w + mix * p for w, p in zip(learned, prior)]
 
@@ -225,9 +222,9 @@ def next_nominal(plan: Plan, after: datetime) -> datetime:
     owed, at = 1.0, after
     for _ in range(HOURS + 2):
         interval = plan.interval_at(at)
-        boundary = at.astimezone(plan.zone).replace(minute=0, second=0, microsecond=0)
-        hour_end = (boundary + timedelta(hours=1)).astimezone(at.tzinfo)
-        span = hour_end - at
+        utc = at.astimezone(timezone.utc)  # our sources' zones are whole hours off UTC
+        hour_end = (utc.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        span = hour_end - utc
         if span >= interval * owed:
             return at + interval * owed
         owed -= span / interval
