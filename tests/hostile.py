@@ -4,7 +4,8 @@ bench/reliability.py times each (with its peak memory).
 Each attack in `ATTACKS` is a name and a zero-argument call into the adapter code that a real
 response would reach: an entity bomb behind a decoy DOCTYPE, JSON nested 100,000 deep, dates
 out of range, and inputs crafted against the regular expressions the issue named (the MFA and
-People's Daily title patterns, MFA's body markers, the DOCTYPE scan, Carnegie's link pattern).
+People's Daily title patterns, MFA's body markers, the DOCTYPE scan, Carnegie's link pattern)
+and one the adapter fuzz found (feedparser's e-mail pattern over an author name).
 A call may raise a `MonitorError` (a one-line error is a correct answer to an attack).
 """
 
@@ -59,6 +60,15 @@ def year_9999_feed() -> bytes:
             b"<pubDate>Fri, 31 Dec 9999 23:59:59 -1400</pubDate></item></channel></rss>")
 
 
+def long_author_feed(size: int = REGEX_SIZE) -> bytes:
+    """A feed entry whose dc:creator is one long word: feedparser looks for an e-mail address
+    in it with a pattern that is quadratic in the word's length (found by the adapter fuzz)."""
+    return ('<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            "<channel><title>t</title><item><title>Lavrov meets Wang Yi</title>"
+            f"<link>https://example.org/a</link><dc:creator>{'A' * size}</dc:creator></item>"
+            "</channel></rss>").encode()
+
+
 def _mfa_title_page(title: str) -> str:
     return (f"<html><head><title>{title}</title></head><body>"
             '<meta name="TRSWCM.ContStart"><p>Text.</p><meta name="TRSWCM.ContEnd">'
@@ -94,6 +104,8 @@ ATTACKS: dict[str, Callable[[], Any]] = {
     "regex: MFA title suffix": _mfa_title,
     "regex: MFA body markers, no end": _mfa_markers,
     "regex: People's Daily title suffix": _people_title,
+    "regex: feedparser's author e-mail pattern": lambda: rss.parse(raw(long_author_feed()),
+                                                                    source("rss")),
     "regex: Carnegie research link": lambda: carnegie.RESEARCH_PATH.match(
         "https://" + "a" * REGEX_SIZE),
     **{f"date: {text}": (lambda text=text: parse_time(text)) for text in OUT_OF_RANGE},
