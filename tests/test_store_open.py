@@ -1,8 +1,10 @@
 """Opening the store: a database at the head revision opens without importing alembic (start-up
-time), one behind or new is migrated by alembic, and the head we read agrees with alembic's."""
+time), one behind or new is migrated by alembic, and the head we read agrees with alembic's; a
+new SQLite file gets pages that hold several item rows, an existing one keeps its own."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from monitor.store.db import MIGRATIONS, heads
+from monitor.store.db import MIGRATIONS, SQLITE_PAGE_SIZE, heads, open_database
 
 OPEN_AND_REPORT = """
 import asyncio, sys
@@ -71,3 +73,24 @@ def stored_revisions(url: str) -> set[str]:
         rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     engine.dispose()
     return {row[0] for row in rows}
+
+
+def page_size(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+async def test_new_sqlite_file_gets_large_pages_and_an_old_one_keeps_its_own(
+        tmp_path: Path) -> None:
+    new, old = tmp_path / "new.sqlite3", tmp_path / "old.sqlite3"
+    with sqlite3.connect(old) as conn:  # a store created before: 4 KB pages, WAL
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE before (x)")
+    for path in (new, old):
+        engine = await open_database(f"sqlite:///{path}")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        await engine.dispose()
+    assert SQLITE_PAGE_SIZE > 4096 and page_size(new) == SQLITE_PAGE_SIZE
+    assert page_size(old) == 4096 and stored_revisions(f"sqlite:///{old}") == heads()
