@@ -9,11 +9,14 @@ APScheduler (nominal chain, jitter, daily cap), asked for each next fire as APSc
 it (previous fire time, now = one second later), with its plan (`cadence.plan_for`) learned
 again each simulated day from the eight weeks before, as the daemon's `replan` does. A poll
 sees every item published at or before it; the delay of an item is the time from its
-publication to the first poll after it. Fixed 10- and 60-minute polling replay the same week.
+publication to the first poll after it. Fixed 10- and 60-minute polling (from a random
+phase) replay the same weeks. max/day counts the source's own days (what the cap counts);
+max/24h is the busiest 24 hours anywhere (a Sunday afternoon and a Monday morning together).
 "200s/day" are the polls that found something new: with conditional GETs the others are 304s.
 
 The publishing patterns are assumptions, per hour in each source's own zone:
-- TASS (Moscow): ~110 items a weekday, 0.6 of that at weekends; busiest 09–21, a trickle at night.
+- TASS (Moscow): ~110 items a weekday, 0.6 of that at weekends; busiest 09–21, a trickle
+  at night (the "100+ articles daily" of ../shared/sources.md).
 - Kremlin (Moscow): ~2.8 items a weekday between 09:00 and 22:00, busiest 13–18, one item
   or so at weekends around midday — the shape of the recorded feed (20 entries of 19–27 Aug
   2020, all 09:00–20:15 Moscow time, two at weekends).
