@@ -6,8 +6,9 @@ What runs: the daemon's scheduling code on a simulated clock, not the daemon aga
 loopback server. Each source publishes through eight simulated weeks of history and then
 `--weeks` weeks that are replayed through `schedule.PollTrigger`, the trigger the daemon hands
 APScheduler (nominal chain, jitter, daily cap), asked for each next fire as APScheduler asks
-it (previous fire time, now = one second later), with its plan (`cadence.plan_for`) learned
-again each simulated day from the eight weeks before, as the daemon's `replan` does. A poll
+it (twice per fire, with the previous fire time and now = one second later), with its plan
+(`cadence.plan_for`) learned again each simulated day from the eight weeks before, as the
+daemon's `replan` does. A poll
 sees every item published at or before it; the delay of an item is the time from its
 publication to the first poll after it. Fixed 10- and 60-minute polling (from a random
 phase) replay the same weeks. max/day counts the source's own days (what the cap counts);
@@ -101,7 +102,9 @@ def planned_polls(source: Source, published: list[datetime], end: datetime) -> l
             planned = fired
             trigger.plan = plan_for(source, [p for p in published if fired - HISTORY <= p < fired])
         polls.append(fired)
-        fired = trigger.get_next_fire_time(fired, fired + timedelta(seconds=1))  # type: ignore[assignment]
+        now = fired + timedelta(seconds=1)
+        trigger.get_next_fire_time(fired, now)  # APScheduler asks twice: Job._get_run_times…
+        fired = trigger.get_next_fire_time(fired, now)  # type: ignore[assignment]  # …and next run
     return polls
 
 

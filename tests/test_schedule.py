@@ -84,10 +84,27 @@ def evening_plan(**kw) -> Plan:
 
 
 def fire_chain(trigger: PollTrigger, start: datetime, n: int) -> list[datetime]:
+    """Fires as APScheduler's `_process_jobs` asks for them: twice for each fire time, once
+    in `Job._get_run_times` and once for the job's next run."""
     fires = [start]
     for _ in range(n):
-        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1] + timedelta(seconds=1)))
+        now = fires[-1] + timedelta(seconds=1)
+        first = trigger.get_next_fire_time(fires[-1], now)
+        again = trigger.get_next_fire_time(fires[-1], now)
+        assert first == again, "both questions get one answer"
+        fires.append(again)
     return fires
+
+
+def test_the_trigger_keeps_the_mean_period_as_apscheduler_drives_it() -> None:
+    ten = Plan(intervals=(timedelta(minutes=10),) * 168, zone=ZoneInfo("UTC"),
+               slow=timedelta(minutes=10), cap=144)
+    fires = fire_chain(PollTrigger("s", ten, origin=NOW), NOW, 500)
+    gaps = [(b - a).total_seconds() for a, b in zip(fires[1:], fires[2:])]
+    assert min(gaps) < 590 < 610 < max(gaps), "jittered both ways"
+    assert abs(sum(gaps) / len(gaps) - 600) < 2, f"mean period {sum(gaps) / len(gaps):.1f}s"
+    drift = (fires[-1] - fires[1]).total_seconds() - 600 * (len(fires) - 2)
+    assert abs(drift) <= 60, f"the chain wandered {drift:.0f}s: the jitter accumulated"
 
 
 def test_the_trigger_follows_the_plan_on_the_daemons_clock() -> None:

@@ -69,18 +69,20 @@ def quiet_since(source: Source, last_new: datetime | None, now: datetime) -> boo
 class PollTrigger(BaseTrigger):
     """APScheduler's view of one source's plan: the next poll on its nominal chain.
 
-    APScheduler hands back the time a job actually fired; the trigger remembers which nominal
-    time that fire stood for, so jitter never moves the chain (`cadence.next_poll`), and it
-    counts the fires of the last two days for the daily cap. The plan runs on the daemon's
-    clock, which MONITOR_TIME_SCALE speeds up from `origin` on (the demo and the tests).
-    A fire the trigger did not schedule (a backoff set by the daemon) starts a new chain.
+    APScheduler hands back the time a job actually fired, and asks twice for each fire (once
+    while collecting the run times, once for the job's next run); the trigger remembers which
+    nominal time each fire time it gave out stood for, so both answers agree and jitter never
+    moves the chain (`cadence.next_poll`). It counts the fires of the last two days for the
+    daily cap. The plan runs on the daemon's clock, which MONITOR_TIME_SCALE speeds up from
+    `origin` on (the demo and the tests). A fire the trigger did not schedule (a backoff set
+    by the daemon) starts a new chain.
     """
 
-    __slots__ = ("key", "plan", "origin", "scale", "_last", "_polls")
+    __slots__ = ("key", "plan", "origin", "scale", "_nominal", "_polls")
 
     def __init__(self, key: str, plan: Plan, *, origin: datetime, scale: float = 1.0) -> None:
         self.key, self.plan, self.origin, self.scale = key, plan, origin, scale
-        self._last: tuple[datetime, datetime] | None = None  # (fired at, its nominal time)
+        self._nominal: dict[datetime, datetime] = {}  # fire time given out → its nominal time
         self._polls: list[datetime] = []  # fires on the plan's clock, oldest first
 
     def clock(self, real: datetime) -> datetime:
@@ -100,9 +102,8 @@ class PollTrigger(BaseTrigger):
         fired = self.clock(previous_fire_time)
         if not self._polls or fired > self._polls[-1]:
             self._polls = recent_polls(self._polls, fired) + [fired]
-        last = self._last
-        nominal = last[1] if last is not None and last[0] == previous_fire_time else fired
+        nominal = self._nominal.get(previous_fire_time, fired)
         nominal, at = next_poll(self.plan, self.key, nominal, self.clock(now), self._polls)
         real_at = self.real(at)
-        self._last = (real_at, nominal)
+        self._nominal = {k: v for k, v in list(self._nominal.items())[-3:]} | {real_at: nominal}
         return real_at
