@@ -15,7 +15,8 @@ from monitor.export.draft import Draft, Entry, Section
 UNREVIEWED = "Unreviewed candidates"
 UNREVIEWED_NOTE = "Relevant items the editor has neither kept nor skipped yet, by section."
 _SPECIAL = re.compile(r"([\\`*_\[\]<])")
-_LINE_START = re.compile(r"^(\s*)([#>+=|-]|\d+[.)])")
+# A block marker at the start of any line (white space before it, but not a line break).
+_LINE_START = re.compile(r"^([^\S\n]*)([#>+=|-]|\d+[.)])", re.MULTILINE)
 
 
 def render_markdown(draft: Draft) -> str:
@@ -62,8 +63,7 @@ def entry_blocks(entry: Entry, level: int) -> list[str]:
 
 def escape(text: str) -> str:
     """Source text as literal Markdown: inline markup escaped, and block markers at a line start."""
-    text = _SPECIAL.sub(r"\\\1", text)
-    return "\n".join(_LINE_START.sub(_escape_marker, line) for line in text.split("\n"))
+    return _LINE_START.sub(_escape_marker, _SPECIAL.sub(r"\\\1", text))
 
 
 def _escape_marker(match: re.Match[str]) -> str:
