@@ -4,7 +4,8 @@
    deep, inputs crafted against the adapters' regular expressions, dates out of range), each
    in a forked child so that one that runs away is stopped at `--timeout` instead of stopping
    the bench: its time, its peak memory (tracemalloc) and how it ended (items, a one-line
-   error, or a traceback). Goal: each under 1 s and 100 MB.
+   error, or a traceback). Goal: each under 1 s and 100 MB. Then the adapter fuzz of the
+   suite (tests/test_fuzz_adapters.py) and its count.
 2. Kill -9 durability (tests/durability.py): `monitor run` against growing feeds on the replay
    server and the test Bot API server, killed `--kills` times at random moments of start-up,
    ingest and posting, restarted each time, then drained. On SQLite, and on PostgreSQL when
@@ -87,6 +88,25 @@ def print_attacks(timeout: float) -> int:
     return missed
 
 
+def print_fuzz() -> int:
+    """The adapter fuzz (tests/test_fuzz_adapters.py) run as the suite runs it; returns 1 if
+    any adapter failed."""
+    import subprocess
+
+    from test_fuzz_adapters import EXAMPLES, adapters_of_cases
+
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(ROOT / "tests" / "test_fuzz_adapters.py")], cwd=ROOT,
+                         capture_output=True, text=True)
+    summary = (out.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
+    adapters = len(adapters_of_cases())
+    print(f"fuzz: {adapters} adapters x {EXAMPLES} mutated recorded responses = "
+          f"{adapters * EXAMPLES}, each within its budget and without a traceback unless "
+          f"said here: {summary} ({time.perf_counter() - began:.0f} s)\n")
+    return int(out.returncode != 0)
+
+
 def print_kills(outcomes: list[Outcome]) -> int:
     rows = [("kills (start-up/ingest/posting)", lambda o: f"{o.kills} ({o.phases['start-up']}/"
              f"{o.phases['ingest']}/{o.phases['posting']})"),
@@ -97,6 +117,7 @@ def print_kills(outcomes: list[Outcome]) -> int:
             ("duplicate items", lambda o: o.duplicate_items),
             ("integrity_check after each kill", lambda o: ",".join(sorted(set(o.integrity)))),
             ("relevant items / card messages", lambda o: f"{o.relevant} / {o.cards}"),
+            ("joined their story's card", lambda o: o.joined),
             ("duplicate cards (allowed: mid-send)", lambda o: f"{o.duplicate_cards} "
              f"(<= {o.mid_send})"),
             ("relevant items never carded", lambda o: o.uncarded),
@@ -120,7 +141,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per attack")
     args = parser.parse_args()
-    missed = print_attacks(args.timeout)
+    missed = print_attacks(args.timeout) + print_fuzz()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="monitor-reliability-") as tmp:
         databases = [f"sqlite:///{Path(tmp) / 'sqlite' / 'monitor.sqlite3'}"]

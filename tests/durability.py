@@ -58,6 +58,7 @@ class Outcome:
     duplicate_items: int = 0
     relevant: int = 0
     cards: int = 0
+    joined: int = 0  # relevant items that joined their story's card instead of their own
     duplicate_cards: int = 0
     uncarded: int = 0
     out_of_order: int = 0

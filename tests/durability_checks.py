@@ -94,6 +94,7 @@ def verdict(outcome: Outcome, final: Snapshot, committed: set[str], served: list
     per_item = Counter(order)
     outcome.relevant, outcome.cards = len(final.relevant), len(order)
     outcome.duplicate_cards = sum(n - 1 for n in per_item.values())
+    outcome.joined = sum(final.queue.get(i, (0, ""))[1] == "merged" for i in final.relevant)
     outcome.uncarded = sum(
         1 for i in final.relevant
         if final.queue.get(i, (0, ""))[1] not in DONE

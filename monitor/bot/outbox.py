@@ -48,7 +48,7 @@ class Outbox:
         self._delay = state.options.idle
         self.connected: Callable[[], bool] = lambda: False  # set by running_bot; for /readyz
         self._refused_until: dict[int, float] = {}  # chats that refuse the bot, until when
-        self.lease: timedelta = outbox_store.LEASE  # how long a claim holds; tests shorten it
+        self.lease: timedelta = outbox_store.LEASE  # how long a claim holds (injectable)
 
     async def notify(self, items: list[Item]) -> None:
         """The pipeline's notifier: enqueue (never send) and wake the worker."""
