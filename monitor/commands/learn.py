@@ -133,7 +133,7 @@ async def classify_stored(config: Config, *, batch: int = CLASSIFY_BATCH,
     run = StoredRun()
     async with open_pipeline(config, fetch=False) as pipeline:
         engine, after = pipeline.engine, 0
-        assert engine is not None and pipeline.classifier is not None
+        assert engine is not None and await pipeline.ready_classifier() is not None
         while chunk := await store.unclassified(engine, after=after, limit=batch):
             after = chunk[-1].id or after
             vectors = await _classify_chunk(config, pipeline, chunk, threshold)

@@ -12,7 +12,9 @@ assembles the shared parts from the configuration, once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -57,6 +59,14 @@ class Pipeline:
     notify: Notify | None = None
     embed: Callable[[list[str]], Any] | None = None  # texts → L2-normalised vectors
     max_age: timedelta | None = None  # MONITOR_MAX_AGE: older backlog at a first poll is held
+    loading: asyncio.Future[Any] | None = None  # the classifier, while it is still loading
+
+    async def ready_classifier(self) -> Classifier | None:
+        """The classifier, once it has loaded (the first poll waits for it; later ones don't)."""
+        if self.classifier is None and self.loading is not None:
+            self.classifier = await self.loading
+            self.loading = None
+        return self.classifier
 
 
 @dataclass
@@ -179,6 +189,30 @@ def _normalized(source: Source, items: list[Item], base_url: str) -> list[Item]:
     return dedupe.unique_by_key([normalize(i, source, base_url) for i in items])
 
 
+def _in_background(config: Config) -> asyncio.Future[Any]:
+    """Load the classifier in a daemon thread: a start-up that fails meanwhile (a rejected
+    token) exits at once instead of waiting for a fit nobody will use."""
+    from monitor.pipeline.classify import load_classifier
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if not future.done():
+            future.set_exception(error) if error is not None else future.set_result(value)
+
+    def load() -> None:
+        try:
+            value, error = load_classifier(config.settings, topics=config.topics), None
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the classifier
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=load, name="monitor-classifier", daemon=True).start()
+    return future
+
+
 def _outlets(pipeline: Pipeline) -> dict[str, str]:
     return {s.id: s.outlet for s in pipeline.sources.values()}
 
@@ -186,9 +220,10 @@ def _outlets(pipeline: Pipeline) -> dict[str, str]:
 async def _classified(pipeline: Pipeline, source: Source, items: list[Item]) -> Any:
     """Classify the items in place (in a worker thread); returns their embeddings, if any."""
     vectors = await _vectors(pipeline, items)
-    if pipeline.classifier is not None:
-        await asyncio.to_thread(pipeline.classifier.classify, items,
-                                source.option("relevance_threshold"), vectors)
+    classifier = await pipeline.ready_classifier()
+    if classifier is not None:
+        await asyncio.to_thread(classifier.classify, items, source.option("relevance_threshold"),
+                                vectors)
     return vectors
 
 
@@ -223,19 +258,21 @@ async def open_pipeline(config: Config, *, store: bool = True, fetch: bool = Tru
     The classifier and the embedder (shared by classify and stories) are loaded unless
     `classify` is off (an archival import or a parser check: items stay unclassified and
     stories link by headline only); without a trained model the classifier falls back to its
-    seed model with a warning.
+    seed model with a warning. The database is opened first, so a bad `DATABASE_URL` fails at
+    once; the classifier then loads in the background (`Pipeline.ready_classifier`), because
+    fitting the seed model takes seconds that the bot's start and the first request need not
+    wait for.
     """
     settings = config.settings
-    classifier, embedder = None, None
-    if classify:
-        from monitor.learn.embed import embed  # numpy and the model: only when classifying
-        from monitor.pipeline.classify import load_classifier
-
-        classifier, embedder = load_classifier(settings, topics=config.topics), embed
     engine = await open_database(settings.db_url) if store else None
     try:
-        pipeline = Pipeline(engine=engine, sources=dict(config.sources), classifier=classifier,
-                            embed=embedder, max_age=settings.max_age)
+        pipeline = Pipeline(engine=engine, sources=dict(config.sources),
+                            max_age=settings.max_age)
+        if classify:
+            from monitor.learn.embed import embed  # numpy and the model: only when classifying
+
+            pipeline.embed = embed
+            pipeline.loading = _in_background(config)
         if fetch:
             async with Fetcher(FetchSettings.from_settings(settings)) as fetcher:
                 pipeline.fetcher = fetcher
