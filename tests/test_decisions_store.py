@@ -125,6 +125,19 @@ async def test_catch_up_enqueues_what_a_crash_left_out(engine):
     assert [r["item_id"] for r in await outbox_store.outbox_rows(engine, 10)] == [a.id, b.id]
 
 
+async def test_catch_up_leaves_unclassified_and_off_topic_items_alone(engine):
+    """`monitor import --no-classify` stores items without a bucket: a restart must not post
+    them before `monitor classify --stored` has judged them."""
+    [raw] = await item_store.insert_new(engine, [Item(
+        source="tass", url="https://tass.com/raw", title="Raw", lang="en", key="raw",
+        first_seen=datetime.now(timezone.utc))])
+    [off] = await stored(engine, 1, bucket="off_topic")
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    assert raw.bucket is None and off.id != raw.id
+    assert await outbox_store.catch_up(engine, [10], since) == 0
+    assert await outbox_store.outbox_rows(engine, 10) == []
+
+
 async def test_prompts_and_pending(engine):
     a, b, c = await stored(engine, 3)
     await card_store.set_prompt(engine, 10, 7, b.id)

@@ -66,11 +66,13 @@ async def catch_up(engine: AsyncEngine, chats: list[int], since: datetime) -> in
     """Enqueue relevant new items first seen since `since` that never reached the outbox.
 
     Covers a crash between storing items and enqueueing them. Held items (backlog older than
-    MONITOR_MAX_AGE at a source's first poll) never reach the outbox, so they are not missing.
+    MONITOR_MAX_AGE at a source's first poll) never reach the outbox, so they are not missing;
+    nor do unclassified ones (`monitor import --no-classify`): `monitor classify --stored`
+    enqueues them once it has judged them.
     """
     c = items.c
     query = select(c.id).where(c.first_seen >= since, c.status == "new", c.held.is_(False),
-                               func.coalesce(c.bucket, "") != OFF_TOPIC).order_by(c.id)
+                               c.bucket.is_not(None), c.bucket != OFF_TOPIC).order_by(c.id)
     async with engine.connect() as conn:
         ids = [r[0] for r in await conn.execute(query)]
         known = {(r.item_id, r.chat_id) for r in await conn.execute(
