@@ -86,7 +86,10 @@ def day_items(rng: random.Random, day: datetime) -> tuple[dict[str, list[Item]],
         rng.shuffle(pool)
         items = []
         for n, row in enumerate(pool[:volume]):
-            url = f"https://bench.example/{sid}/{n}"
+            # the item's own URL where the set has one: its host and sections are features
+            url = row.get("url") or ""
+            if not url.startswith(("http://", "https://")) or url in truth:
+                url = f"https://bench.example/{sid}/{n}"
             truth[url] = row["bucket"]
             when = day + timedelta(seconds=rng.uniform(0, 86400))
             items.append(Item(source=sid, url=url, title=row["title"], lang=row["lang"],
@@ -120,6 +123,7 @@ async def run_day(mode: str, seed: int, workdir: Path) -> dict[str, float]:
         train(default_examples(), default_model_path(settings.monitor_storage), config.topics)
         day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         items, truth = day_items(random.Random(seed), day - timedelta(days=1))
+        TRUTH.update(truth)
         options = bot_options(settings, min_interval=0.0, idle=0.2, retry=0.2, poll_timeout=1)
         if mode == "daily":  # today's digest moment has passed: the day's items wait for it
             past = datetime.now(settings.zone) - timedelta(minutes=1)
@@ -166,7 +170,13 @@ async def shown_urls(engine) -> set[str]:
     rows = await outbox_store.outbox_rows(engine, CHAT)
     shown_ids = {r["item_id"] for r in rows if r["state"] in ("sent", "digested", "merged")}
     items = await item_store.find_items(engine)
+    MISSED.clear()
+    MISSED.update({i.url: i for i in items if i.id not in shown_ids})
     return {i.url for i in items if i.id in shown_ids}
+
+
+MISSED: dict[str, Item] = {}  # url → stored item not shown, for --missed
+TRUTH: dict[str, str] = {}  # url → labelled bucket
 
 
 def figures(server: BotAPIServer, truth: dict[str, str], reached: set[str]) -> dict[str, float]:
@@ -186,11 +196,15 @@ def figures(server: BotAPIServer, truth: dict[str, str], reached: set[str]) -> d
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--missed", action="store_true",
+                        help="list the labelled-relevant items the editor was not shown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="editor-day-") as tmp:
         for mode in ("cards", "daily"):
             started = clock.monotonic()
             result = asyncio.run(run_day(mode, args.seed, Path(tmp)))
+            missed = [(url, i) for url, i in MISSED.items()
+                      if TRUTH.get(url, OFF_TOPIC) != OFF_TOPIC]
             took = clock.monotonic() - started
             label = "cards, burst digests" if mode == "cards" else "one daily digest per section"
             print(f"editor_day [{label}] ({took:.0f} s)")
@@ -200,6 +214,10 @@ def main() -> None:
             print(f"  goals: <= 40 shown individually ({result['cards']}), <= 20 messages "
                   f"({result['messages']}), >= 0.95 relevant shown "
                   f"({result['recall of relevant among shown']:.3f})")
+            for url, i in missed if args.missed else ():
+                relevance = 1 - (i.scores or {}).get(OFF_TOPIC, 1.0)
+                print(f"  missed [{TRUTH[url]}] {i.source} {i.lang} {relevance:.2f} "
+                      f"{i.bucket}: {i.title[:90]}")
 
 
 if __name__ == "__main__":

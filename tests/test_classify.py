@@ -315,15 +315,15 @@ def test_real_dev_split_keeps_relevant_recall(real_eval, lang) -> None:
 
 @pytest.mark.parametrize("lang", ["all", "en", "ru", "zh"])
 def test_real_dev_split_regression_floors(real_eval, lang) -> None:
-    """Measured when written (USE + e5, thresholds en 0.45, ru 0.30, zh 0.20): rejection 0.65
-    (en 0.77, ru 0.64, zh 0.52), bucket accuracy 0.83 (en 0.83, ru 0.82, zh 0.85). USE alone at
+    """Measured when written (USE + e5, thresholds en 0.45, ru 0.25, zh 0.20): rejection 0.63
+    (en 0.77, ru 0.58, zh 0.52), bucket accuracy 0.83 (en 0.83, ru 0.82, zh 0.85). USE alone at
     one threshold of 0.26 rejected 0.48 (zh 0.35) and placed 0.79; the first model 0.33."""
     _, figs = real_eval
-    assert figs[lang]["off_topic_recall"] >= (0.45 if lang == "zh" else 0.58)
+    assert figs[lang]["off_topic_recall"] >= (0.45 if lang == "zh" else 0.52)
     assert figs[lang]["bucket_accuracy"] >= 0.78
 
 
-@pytest.mark.xfail(reason="issue 11's targets, not met yet: off-topic rejection is 0.65 and bucket "
+@pytest.mark.xfail(reason="issue 11's targets, not met yet: off-topic rejection is 0.63 and bucket "
                           "accuracy 0.83 at recall >= 0.95 on the real dev split; see "
                           "tests/fixtures/classify/README.md", strict=False)
 @pytest.mark.parametrize("lang", ["all", "en", "ru", "zh"])
@@ -342,7 +342,7 @@ def test_eval_prints_the_recall_rejection_curve(real_eval) -> None:
     default = load_topics(TOPICS).relevance_threshold
     assert len(marked) == 1 and float(marked[0][1]) == pytest.approx(default)
     head = next(line for line in lines if line.startswith("model "))
-    assert head.endswith(", en 0.45, ru 0.30, zh 0.20"), head  # topics.yaml's per language
+    assert head.endswith(", en 0.45, ru 0.25, zh 0.20"), head  # topics.yaml's per language
     points = [[float(x) for x in (r[1:5] if r[0] == "*" else r[:4])] for r in rows]
     assert len(points) >= 8
     thresholds, recall, reject, shown = zip(*points)
