@@ -186,7 +186,9 @@ class Daemon:
 async def run_daemon(config: Config, *,
                      notify: Callable[[list[Item]], Awaitable[None]] | None = None,
                      stop_after: float | None = None) -> int:
-    """Run until SIGTERM or SIGINT (or `stop_after` seconds); exit code 0 on a clean stop.
+    """Run until SIGTERM or SIGINT (or `stop_after` seconds, counted once the classifier has
+    loaded, so a short demo run is not spent fitting the fallback model); exit code 0 on a
+    clean stop.
 
     `notify` replaces the bot or the log as the candidates' destination (`monitor demo`).
     """
@@ -209,6 +211,8 @@ async def run_daemon(config: Config, *,
         log.info("daemon started %s", fields(sources=len(enabled),
                                              http=settings.monitor_http_addr,
                                              database=pipeline.engine.url.render_as_string()))
+        if stop_after is not None:
+            await pipeline.ready_classifier()
         try:
             await asyncio.wait_for(stop.wait(), stop_after)
         except asyncio.TimeoutError:
