@@ -4,7 +4,9 @@
    deep, inputs crafted against the adapters' regular expressions, dates out of range), each
    in a forked child so that one that runs away is stopped at `--timeout` instead of stopping
    the bench: its time, its peak memory (tracemalloc) and how it ended (items, a one-line
-   error, or a traceback). Goal: each under 1 s and 100 MB. Then the adapter fuzz of the
+   error, or a traceback). Goal: each under 1 s and 100 MB. Each again as a poll parses it,
+   through the parse budget (monitor/adapters/budget.py: a worker process given `--deadline`
+   seconds and a memory cap): it must end within the deadline. Then the adapter fuzz of the
    suite (tests/test_fuzz_adapters.py) and its count.
 2. Kill -9 durability (tests/durability.py): `monitor run` against growing feeds on the replay
    server and the test Bot API server, killed `--kills` times at random moments of start-up,
@@ -14,6 +16,7 @@
    cards <= kills that left a card claimed and unsent, 0 out of order, 0 decisions lost.
 
     .venv/bin/python bench/reliability.py [--kills 30] [--postgres URL] [--seed N]
+        [--deadline 6] [--attacks-only]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -36,8 +40,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import _fresh_postgres_database  # a new database on the given server
 from durability import Outcome, run
 from hostile import ATTACKS
+from test_parse_budget import attack
 
+from monitor.adapters import budget
 from monitor.errors import MonitorError
+from monitor.models import RawResponse, Source
 
 GOAL_S, GOAL_MB = 1.0, 100.0
 
@@ -72,19 +79,42 @@ def time_attack(name: str, timeout: float) -> tuple[float, float | None, str]:
     return time.perf_counter() - began, None, f"STOPPED after {timeout:.0f} s"
 
 
-def print_attacks(timeout: float) -> int:
-    """The attack table; returns how many missed a goal."""
-    print(f"{'attack':<50}{'time':>9}{'peak':>10}  outcome")
+def through_budget(name: str, deadline: float) -> tuple[float, str]:
+    """(seconds, outcome) of one attack parsed as a poll parses: in the budget's worker, with
+    `deadline` seconds (MONITOR_DEADLINE) and its memory cap."""
+    body = RawResponse(url="https://example.org/feed", content=name.encode())
+    source = Source(id="bench", name="bench", adapter="rss", urls=(body.url,), language="en",
+                    interval=timedelta(minutes=30))
+    began = time.perf_counter()
+    try:
+        outcome = budget.parse(attack, body, source, budget.Budget(deadline))[0]
+    except MonitorError as exc:
+        outcome = exc.kind + (" (multi-line!)" if "\n" in str(exc) else "")
+    except BaseException as exc:  # noqa: BLE001 - the traceback is what is being counted
+        outcome = f"TRACEBACK {type(exc).__name__}"
+    return time.perf_counter() - began, outcome
+
+
+def print_attacks(timeout: float, deadline: float) -> int:
+    """The attack table; returns how many missed a goal (in-process; through the parse budget
+    each must end within the deadline and without a traceback)."""
+    budget_column = f"budget {deadline:g}s"
+    print(f"{'attack':<50}{'time':>9}{'peak':>10}  {'outcome':<22}{budget_column:>14}")
     missed = 0
+    through_budget("date: year 1 in page text", deadline)  # the worker started before timing
     for name in ATTACKS:
         seconds, peak, outcome = time_attack(name, timeout)
         bad = (seconds >= GOAL_S or peak is None or peak >= GOAL_MB
                or outcome.startswith(("TRACEBACK", "STOPPED")) or "multi-line" in outcome)
-        missed += bad
+        held, ended = through_budget(name, deadline)
+        bad_budget = held >= deadline + GOAL_S or ended.startswith("TRACEBACK") or "!" in ended
+        missed += bad or bad_budget
         shown = "—" if peak is None else f"{peak:.1f} MB"
-        print(f"{name:<50}{seconds:>7.3f} s{shown:>10}  {outcome}{'   ✗ goal' if bad else ''}")
-    print(f"goal: each < {GOAL_S:.0f} s and < {GOAL_MB:.0f} MB, no traceback; "
-          f"{missed} of {len(ATTACKS)} missed it\n")
+        print(f"{name:<50}{seconds:>7.3f} s{shown:>10}  {outcome:<22}{held:>7.3f} s {ended}"
+              f"{'   ✗ goal' if bad or bad_budget else ''}")
+    print(f"goal: each < {GOAL_S:.0f} s and < {GOAL_MB:.0f} MB, no traceback; through the parse "
+          f"budget (a worker process, {deadline:g} s, {budget.MEMORY // 2**20} MB) each ended "
+          f"within the deadline; {missed} of {len(ATTACKS)} missed it\n")
     return missed
 
 
@@ -140,8 +170,14 @@ def main() -> int:
                         help="a PostgreSQL server URL (a fresh database is created there)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per attack")
+    parser.add_argument("--deadline", type=float, default=6.0,
+                        help="MONITOR_DEADLINE for the attacks through the parse budget")
+    parser.add_argument("--attacks-only", action="store_true", help="stop after the attacks")
     args = parser.parse_args()
-    missed = print_attacks(args.timeout) + print_fuzz()
+    missed = print_attacks(args.timeout, args.deadline)
+    if args.attacks_only:
+        return 1 if missed else 0
+    missed += print_fuzz()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="monitor-reliability-") as tmp:
         databases = [f"sqlite:///{Path(tmp) / 'sqlite' / 'monitor.sqlite3'}"]

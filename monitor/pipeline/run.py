@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from monitor import metrics
 from monitor.adapters import get_adapter
 from monitor.adapters.base import poll
+from monitor.adapters.budget import Budget
 from monitor.config import Config
 from monitor.errors import InternalError, MonitorError
 from monitor.fetch.client import Fetcher, FetchSettings, Validators, bound_get
@@ -96,7 +97,9 @@ async def run_source(pipeline: Pipeline, source: Source,
     validators = {url: Validators(**v) for url, v in health.validators.items()}
     get = bound_get(pipeline.fetcher, validators, host_delay=source.option("host_delay"))
     try:
-        items = await poll(get_adapter(source.adapter), source, get)
+        # each response's parse gets what its request left of MONITOR_DEADLINE
+        items = await poll(get_adapter(source.adapter), source, get,
+                           budget=Budget(pipeline.fetcher.settings.deadline))
         report.parsed = len(items)
         report.new = await process(pipeline, source, items)
     except MonitorError as exc:
