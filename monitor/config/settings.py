@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     monitor_export_at: str = "fri 17:00"  # weekly draft: weekday and time in MONITOR_TIMEZONE
     monitor_pause_after: int = Field(default=5, ge=1)  # failed polls before "paused" is announced
     monitor_time_scale: float = Field(default=1.0, ge=1.0)  # >1 compresses every poll interval
+    # seconds a dead daemon holds a source poll, the Telegram updates or a card (None: 60 s, 5 min)
+    monitor_lease: float | None = Field(default=None, gt=0)
     # items published this long before their source's first poll are stored, never posted
     monitor_max_age: str = "3d"
     telegram_bot_token: str = ""

@@ -12,6 +12,14 @@ TELEGRAM_BOT_TOKEN set the bot runs in the same loop and candidates go to its ou
 otherwise they go to the log. SIGTERM stops the scheduler, lets polls in flight finish (or
 cancels them after a few seconds; a poll stores its items before it records its health, so a
 cancelled poll is polled again), then stops the bot.
+
+Several daemons may run on one database (PostgreSQL). Each is a process with its own id in the
+leases (`health.claim`): a poll first claims its source's lease, renews it while it runs and
+releases it until the source's next poll, so a source another process is polling, or polled
+for this interval, is skipped, and each source is polled once per interval by whichever process
+fires first. A process killed mid-poll stops renewing: after MONITOR_LEASE (a minute) its
+sources are free again. The hourly quiet check and the weekly draft take a lease of their own,
+so one process does each; the bot elects one process to poll Telegram for updates.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ log = logging.getLogger("monitor.daemon")
 MISFIRE_GRACE = 300  # seconds a late poll may still run
 STOP_GRACE = 4.0  # seconds polls in flight get to finish on SIGTERM
 REPLAN = timedelta(hours=6)  # how often the poll plans are learned again (on the daemon's clock)
+ONCE = timedelta(minutes=30)  # the quiet check's and weekly draft's lease: one process does each
 Announce = Callable[[str], Awaitable[None]]
 
 
@@ -61,13 +70,16 @@ class Daemon:
     """The scheduled work: polls with backoff and alerts, quiet checks, the weekly draft."""
 
     def __init__(self, config: Config, pipeline: Pipeline, announce: Announce,
-                 readiness: Readiness, send_files: Callable[..., Awaitable[None]] | None) -> None:
+                 readiness: Readiness, send_files: Callable[..., Awaitable[None]] | None,
+                 owner: str | None = None) -> None:
         self.config, self.settings = config, config.settings
         self.pipeline, self.announce = pipeline, announce
         self.readiness, self.send_files = readiness, send_files
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.triggers: dict[str, PollTrigger] = {}
+        self.owner = owner or health_store.process_id()
+        self.lease = health_store.lease_of(self.settings.monitor_lease)  # renewed every third
 
     @property
     def engine(self):  # -> AsyncEngine
@@ -112,6 +124,49 @@ class Daemon:
             self.in_flight.discard(task)
 
     async def _poll(self, source: Source) -> None:
+        """The poll, if this process wins the source's lease; the lease is renewed while the
+        poll runs and released until the next poll (at once if the poll was cancelled)."""
+        if not await health_store.claim(self.engine, source.id, self.owner, lease=self.lease):
+            log.debug("poll %s", fields(source=source.id,
+                                        outcome="skipped: another process has it"))
+            return
+        holding = asyncio.create_task(self._hold(source.id), name=f"monitor-lease-{source.id}")
+        until = None
+        try:
+            await self._poll_held(source)
+            until = self._next_run(source.id)
+        finally:
+            holding.cancel()
+            await asyncio.gather(holding, return_exceptions=True)
+            try:
+                await asyncio.wait_for(
+                    health_store.release(self.engine, source.id, self.owner, until), 2.0)
+            except Exception:  # the lease runs out by itself
+                log.warning("poll %s", fields(source=source.id, outcome="lease not released"))
+
+    async def _hold(self, source_id: str) -> None:
+        """Renew the lease while a poll runs (a poll may take longer than one lease)."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                if not await health_store.claim(self.engine, source_id, self.owner,
+                                                lease=self.lease):
+                    log.warning("poll %s", fields(source=source_id, outcome="lease lost"))
+            except Exception:  # a database hiccup: the next round tries again
+                log.exception("poll %s", fields(source=source_id, outcome="lease not renewed"))
+
+    def _next_run(self, source_id: str) -> datetime | None:
+        """When this process polls the source next (after any backoff): until then it is not
+        due, and the other processes skip it."""
+        job = self.scheduler.get_job(source_id)
+        return job.next_run_time if job is not None else None
+
+    async def _once(self, name: str) -> bool:
+        """Whether this process does a job every process schedules (quiet check, weekly
+        draft): the one that takes its lease first; the lease is never released, it expires."""
+        return await health_store.claim(self.engine, name, self.owner, lease=ONCE)
+
+    async def _poll_held(self, source: Source) -> None:
         before = await health_store.get_health(self.engine, source.id)
         if before.paused:
             log.info("poll %s", fields(source=source.id, outcome="paused by the editor"))
@@ -145,6 +200,8 @@ class Daemon:
 
     async def check_quiet(self) -> None:
         """Alert once when a healthy source has published nothing for longer than usual."""
+        if not await self._once("quiet-check"):
+            return
         now = datetime.now(timezone.utc)
         last_new = await item_store.last_new_by_source(self.engine)
         health = await health_store.all_health(self.engine)
@@ -162,6 +219,8 @@ class Daemon:
         """Write this week's draft under storage/exports and send it to the editor chats."""
         from monitor.export import write_week_exports
 
+        if not await self._once("weekly-export"):
+            return
         week = current_week(self.settings.zone)
         try:
             paths = await write_week_exports(self.config, self.engine, week)
@@ -198,17 +257,18 @@ async def run_daemon(config: Config, *,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    owner = health_store.process_id()
     async with open_pipeline(config) as pipeline, AsyncExitStack() as stack:
         assert pipeline.engine is not None
         readiness = Readiness(pipeline.engine)
-        announce, send_files = await _notifiers(config, pipeline, readiness, stack)
+        announce, send_files = await _notifiers(config, pipeline, readiness, stack, owner)
         if notify is not None:
             pipeline.notify = notify
         stack.push_async_callback(await start_http(readiness, settings.monitor_http_addr))
-        daemon = Daemon(config, pipeline, announce, readiness, send_files)
+        daemon = Daemon(config, pipeline, announce, readiness, send_files, owner)
         enabled = [s for s in pipeline.sources.values() if s.enabled]
         daemon.start(enabled)
-        log.info("daemon started %s", fields(sources=len(enabled),
+        log.info("daemon started %s", fields(sources=len(enabled), process=owner,
                                              http=settings.monitor_http_addr,
                                              database=pipeline.engine.url.render_as_string()))
         if stop_after is not None:
@@ -224,7 +284,7 @@ async def run_daemon(config: Config, *,
 
 
 async def _notifiers(config: Config, pipeline: Pipeline, readiness: Readiness,
-                     stack: AsyncExitStack,
+                     stack: AsyncExitStack, owner: str,
                      ) -> tuple[Announce, Callable[..., Awaitable[None]] | None]:
     """The bot's outbox when a token is set (and the bot is connected), else the log."""
     if not config.settings.telegram_bot_token:
@@ -238,7 +298,7 @@ async def _notifiers(config: Config, pipeline: Pipeline, readiness: Readiness,
     assert pipeline.engine is not None
     try:
         outbox = await stack.enter_async_context(
-            running_bot(config, pipeline.engine))
+            running_bot(config, pipeline.engine, owner=owner))
     except InvalidToken:
         raise ConfigError("TELEGRAM_BOT_TOKEN: rejected by the Telegram Bot API") from None
     pipeline.notify = outbox.notify

@@ -1,19 +1,31 @@
-"""Per-source health: last success, last error and its kind, consecutive errors, validators.
+"""Per-source health: last success, last error and its kind, consecutive errors, validators,
+and the poll lease.
 
 A failed poll only touches this table: stored items are never rewritten by a failure.
+
+Several daemon processes may share one database. A source's row carries a lease
+(`poll_owner`, `poll_until`): a process polls only after `claim` won it with one UPDATE (the
+lease expired, or the process already holds it), holds it while the poll runs (claiming again
+renews it), and `release`s it until the source is next due, so the others skip the source
+until then and it is polled once per interval however many processes run. A process that
+dies stops renewing: its lease expires and whichever process fires first takes the source
+over. The same mechanism on a row that is no source id (`telegram-updates`) elects a leader.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.errors import MonitorError
-from monitor.store.db import upsert
+from monitor.store.db import insert_ignoring_duplicates, upsert
 from monitor.store.schema import source_health
 
 
@@ -32,6 +44,8 @@ class Health:
     paused: bool = False
     retry_after: datetime | None = None
     quiet_alerted: bool = False
+    poll_owner: str | None = None  # the process that polls it (or last did)
+    poll_until: datetime | None = None  # nobody else polls it before then
 
     @property
     def state(self) -> str:
@@ -111,3 +125,68 @@ async def set_quiet_alerted(engine: AsyncEngine, source: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(source_health).where(source_health.c.source == source)
                            .values(quiet_alerted=True))
+
+
+# --- leases -------------------------------------------------------------------------------
+
+LEASE = timedelta(minutes=1)  # how long a dead process's claim holds, by default
+
+
+def lease_of(seconds: float | None) -> timedelta:
+    """MONITOR_LEASE as a timedelta: `LEASE` when not set."""
+    return timedelta(seconds=seconds) if seconds else LEASE
+
+
+def process_id() -> str:
+    """This process's name in the leases: host, pid and a random part (pids repeat across
+    containers and restarts)."""
+    return f"{socket.gethostname()[:80]}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+async def claim(engine: AsyncEngine, name: str, owner: str, *, lease: timedelta = LEASE,
+                now: datetime | None = None) -> bool:
+    """Take or renew the lease on `name` (a source id, or a leader row such as
+    `telegram-updates`) for `lease` from `now`; True when `owner` holds it now.
+
+    One UPDATE whose WHERE accepts an expired lease, no lease, or `owner`'s own: two processes
+    claiming at once cannot both win (PostgreSQL re-checks the condition on the row the other
+    one just committed; SQLite has one writer)."""
+    now = now or datetime.now(timezone.utc)
+    c = source_health.c
+    async with engine.begin() as conn:
+        await conn.execute(insert_ignoring_duplicates(engine, source_health).values(
+            source=name, consecutive_errors=0, validators={}, paused=False,
+            quiet_alerted=False))
+        result = await conn.execute(
+            update(source_health)
+            .where(c.source == name,
+                   or_(c.poll_until.is_(None), c.poll_until <= now, c.poll_owner == owner))
+            .values(poll_owner=owner, poll_until=now + lease))
+    return result.rowcount == 1
+
+
+async def release(engine: AsyncEngine, name: str, owner: str,
+                  until: datetime | None = None) -> bool:
+    """Give up the lease `owner` holds on `name`: nobody else takes it before `until` (the
+    source's next poll; now when not given). False when `owner` no longer held it. The owner
+    stays recorded, and may claim again at any time."""
+    until = until or datetime.now(timezone.utc)
+    c = source_health.c
+    async with engine.begin() as conn:
+        result = await conn.execute(update(source_health)
+                                    .where(c.source == name, c.poll_owner == owner)
+                                    .values(poll_until=until))
+    return result.rowcount == 1
+
+
+async def holder(engine: AsyncEngine, name: str,
+                 now: datetime | None = None) -> str | None:
+    """The process whose lease on `name` has not expired at `now`, if any."""
+    now = now or datetime.now(timezone.utc)
+    c = source_health.c
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(c.poll_owner, c.poll_until)
+                                  .where(c.source == name))).first()
+    if row is None or row.poll_until is None or row.poll_until <= now:
+        return None
+    return row.poll_owner

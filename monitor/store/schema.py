@@ -100,6 +100,8 @@ source_health = Table(
     Column("paused", Boolean, nullable=False, default=False),
     Column("retry_after", UTCDateTime),
     Column("quiet_alerted", Boolean, nullable=False, default=False),  # migration 0003
+    Column("poll_owner", String(128)),  # the daemon process polling it (0007)
+    Column("poll_until", UTCDateTime),  # nobody else polls it before then (0007)
 )
 
 # Telegram triage (migration 0002): the editor's decisions, the card outbox, posted cards and
