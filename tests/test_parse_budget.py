@@ -62,11 +62,27 @@ def attack(raw, source):
 
 
 def gone(pid: int) -> bool:
+    """The process has ended (a zombie its new parent has yet to reap counts as ended)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
         return True
-    return False
+    return state in ("Z", "X")
+
+
+STALL = """
+import sys, threading, time
+sys.path[:0] = {path!r}
+from hostile import raw, source
+from monitor.adapters import budget
+from test_parse_budget import forever
+threading.Thread(target=budget.parse, daemon=True,
+                 args=(forever, raw(b""), source("rss"), budget.Budget(600))).start()
+while budget.last_pid is None:
+    time.sleep(0.05)
+print(budget.last_pid, flush=True)
+time.sleep(600)
+"""
 
 
 def overrun(parse, limits: Budget, body: bytes = b"<rss/>") -> tuple[MonitorError, int]:
@@ -97,6 +113,24 @@ def test_a_parse_that_ends_its_worker_is_one_line() -> None:
     error, pid = overrun(crash, Budget(seconds=CEILING / 2))
     assert isinstance(error, TooLarge) and "ended its worker" in str(error)
     assert gone(pid) and pid not in budget.workers()
+
+
+def test_a_parent_killed_mid_parse_leaves_no_parse_running() -> None:
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", STALL.format(path=sys.path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        assert not gone(pid)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + CEILING
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(pid)
 
 
 def test_the_next_parse_after_an_overrun_gets_a_fresh_worker() -> None:

@@ -9,12 +9,15 @@ over the memory cap is `TooLarge` (kind `too_large`). Other errors come back as 
 
 Workers are started on first use, reused from parse to parse (a round trip costs about a
 millisecond, a spawn a few hundred), at most `MAX_WORKERS` at once, and replaced only when one
-was killed, ran out of memory or died. `shutdown()` (also at exit) stops the idle ones.
+was killed, ran out of memory or died. `shutdown()` (also at exit) stops the idle ones; a
+worker dies with its parent (Linux), and a CPU limit a little past each job's seconds is the
+backstop elsewhere, so a parent killed mid-parse leaves no parse running.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import os
 import pickle
@@ -126,7 +129,8 @@ def parse(parse: Any, raw: RawResponse, source: Source, budget: Budget) -> list[
     `budget.seconds` (waiting for a free worker included), `TooLarge` over `budget.memory`."""
     global last_pid
     entered = time.monotonic()
-    payload = pickle.dumps((parse, raw, source, budget.memory), protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps((parse, raw, source, budget.seconds, budget.memory),
+                           protocol=pickle.HIGHEST_PROTOCOL)
     with _slots:
         worker = _take()
         last_pid = worker.pid
@@ -183,7 +187,7 @@ def _give(worker: _Worker) -> None:
 def workers() -> list[int]:
     """The pids of the idle workers."""
     with _lock:
-        return [w.pid for w in _idle]
+        return [w.pid for w in _idle if w.alive()]
 
 
 def shutdown() -> None:
@@ -200,6 +204,10 @@ atexit.register(shutdown)
 def _serve(jobs_fd: int, answers_fd: int) -> None:  # pragma: no cover - in the worker
     """The worker: import the adapters, then parse job after job until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to act on
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        return
     jobs, answers = Connection(jobs_fd, writable=False), Connection(answers_fd, readable=False)
     import monitor.adapters as adapters
 
@@ -215,17 +223,34 @@ def _serve(jobs_fd: int, answers_fd: int) -> None:  # pragma: no cover - in the 
         answers.send_bytes(answer)
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the worker
+    """SIGKILL this worker when the thread that started it ends (Linux): a parent killed with
+    kill -9 mid-parse leaves no runaway parse behind, and an idle worker whose thread ended is
+    replaced. Elsewhere the CPU limit of each job is the backstop."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _job(job: bytes, hard: int) -> bytes:  # pragma: no cover - runs in the worker
     reply: tuple[Any, ...]
     try:
-        parse, raw, source, memory = pickle.loads(job)
+        parse, raw, source, seconds, memory = pickle.loads(job)
         del job
         limit = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        cpu = resource.getrlimit(resource.RLIMIT_CPU)
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        soft = int(used.ru_utime + used.ru_stime + seconds) + 5  # SIGXCPU past it: a backstop
+        resource.setrlimit(resource.RLIMIT_CPU, (soft if cpu[1] == resource.RLIM_INFINITY
+                                                 else min(soft, cpu[1]), cpu[1]))
         try:
             reply = ("items", parse(raw, source), "")
         finally:
             resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+            resource.setrlimit(resource.RLIMIT_CPU, cpu)
     except MemoryError:
         reply = ("memory", None, "")
     except BaseException as exc:  # noqa: BLE001 - every error goes back to the parent
