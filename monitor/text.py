@@ -43,10 +43,28 @@ def html_to_text(fragment: str | None) -> str:
     try:
         root = lxml_html.fragment_fromstring(fragment, create_parent="div")
     except Exception:  # lxml raises several types on odd fragments; the text is still wanted
-        return clean_text(re.sub(r"<[^>]+>", " ", fragment))
+        return clean_text(without_tags(fragment))
     for bad in root.xpath(".//script|.//style"):
         bad.drop_tree()
     return clean_text(" ".join(root.itertext()))
+
+
+def without_tags(fragment: str) -> str:
+    """Every `<…>` (at least one character, no `>` inside) as a space: what `<[^>]+>` replaced,
+    by str.find, since that pattern scans to the end from every `<` when no `>` follows."""
+    out, pos = [], 0
+    while (start := fragment.find("<", pos)) >= 0:
+        close = fragment.find(">", start + 1)
+        if close < 0:
+            break
+        if close == start + 1:  # "<>": not a tag; a later "<" may open one
+            out.append(fragment[pos:start + 1])
+            pos = start + 1
+            continue
+        out.append(fragment[pos:start] + " ")
+        pos = close + 1
+    out.append(fragment[pos:])
+    return "".join(out)
 
 
 def item_text(title: str, summary: str = "") -> str:

@@ -30,13 +30,13 @@ PUB_TIME = ("span.pub_time", ".author_share_left .pub_time")
 BODY = "div.article_right"
 CAPTIONS = ".//p[contains(concat(' ', normalize-space(@class), ' '), ' picture ')]"
 CANONICAL = ("twitter:url", "og:url")
-PUB_TIME_TEXT = re.compile(
-    r"(?:Published|Updated)?\s*:?\s*([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4} \d{1,2}:\d{2}(?: ?[AP]M)?)",
-    re.I)
+# The stamp itself: an optional "Published:" before it never changed which stamp was found,
+# and its `\s*:?\s*` was cubic in a run of spaces.
+PUB_TIME_TEXT = re.compile(r"([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4} \d{1,2}:\d{2}(?: ?[AP]M)?)", re.I)
 BY = re.compile(r"^\s*by\s+", re.I)
 AUTHOR_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
-HTML_START = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html)\b",
-                        re.I | re.S)
+HTML_START = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*-->\s*)?<(?:!doctype\s+html|html)\b",
+                        re.I | re.S)  # comments as one, as in rss._HTML_START
 MAX_SUMMARY = 1200
 
 

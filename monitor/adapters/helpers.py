@@ -21,7 +21,7 @@ from monitor.models import RawResponse
 from monitor.text import clean_text
 
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*+[\"']?\s*+([\w.:-]+)", re.I)
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.I)
 # Declared names that are too narrow for what servers really send.
 _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
@@ -137,7 +137,10 @@ def _is_utf8(content: bytes) -> bool:
     return True
 
 
-_FEED_ROOT = re.compile(r"^\s*(<\?[^>]*\?>\s*|<!--.*?-->\s*)*<(feed|rss|rdf:RDF)\b", re.S)
+# Processing instructions, then any comments as one `<!--.*-->` (see rss._HTML_START), then
+# more instructions, then the root: the same texts as a star over both, without its 2^n ways.
+_FEED_ROOT = re.compile(r"^\s*(?:<\?[^>]*\?>\s*)*+(?:<!--.*-->\s*(?:<\?[^>]*\?>\s*)*+)?"
+                        r"<(?:feed|rss|rdf:RDF)\b", re.S)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2}))?")
 _ZH_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:(\d{1,2}):(\d{2}))?")
 _EN_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b")

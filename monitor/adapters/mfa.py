@@ -58,10 +58,15 @@ TITLE_2024 = ("h1", ".news-title")
 BODY = ("#News_Body_Txt_A", ".TRS_UEDITOR", ".TRS_Editor", ".news_content",
         ".content_mod .content", "div.content")
 DATE_FIELD = ("#News_Body_Time", ".time span", ".time")
-TRS_BODY = re.compile(r"<meta\s+name=[\"']?TRSWCM\.ContStart[^>]*>(.*?)"
-                      r"<meta\s+name=[\"']?TRSWCM\.ContEnd", re.I | re.S)
-TITLE_SUFFIX = re.compile(
-    r"\s*(?:[—_-]+\s*(?:中华人民共和国外交部|Ministry of Foreign Affairs.*))$")
+# The 2024 body lies between these two markers (`trs_body`: two searches, not one pattern
+# whose lazy `(.*?)` scanned to the end of the page from every start marker).
+TRS_START_TAG = re.compile(r"<meta\s++name=[\"']?TRSWCM\.ContStart", re.I)
+TRS_END_TAG = re.compile(r"<meta\s++name=[\"']?TRSWCM\.ContEnd", re.I)
+# " — 中华人民共和国外交部" / "_Ministry of Foreign Affairs of …" after a page <title>. Linear:
+# a match starts only where a run of white space or of dashes starts (the lookbehinds), and the
+# runs are taken possessively, so a title of 20,000 dashes is one scan, not 20,000.
+TITLE_SUFFIX = re.compile(r"(?:(?<!\s)\s++|(?<![\s—_-]))[—_-]++\s*+"
+                          r"(?:中华人民共和国外交部|Ministry of Foreign Affairs.*+)$")
 URL_DATE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
 LISTED_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # "(2020-07-03)" beside a ZH link
 PRESS_CONFERENCE = re.compile(r"Regular Press Conference|例行记者会", re.I)
@@ -75,7 +80,7 @@ def parse(raw: RawResponse, source: Source) -> list[Item]:
     text = decode(raw)
     check_not_system(raw, text)
     root = document(text)
-    if meta(root, "ArticleTitle") or TRS_BODY.search(text) or _has(root, ARTICLE_MARKERS):
+    if meta(root, "ArticleTitle") or trs_body(text) is not None or _has(root, ARTICLE_MARKERS):
         item = article_item(root, text, raw, source)
         if item is None:
             return []
@@ -128,7 +133,8 @@ def link_item(anchor: Any, raw: RawResponse, source: Source, variant: str) -> It
 
 def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item | None:
     """A transcript or statement page: title, date, and the opening of the body."""
-    current = bool(meta(root, "ArticleTitle") or TRS_BODY.search(text))
+    marked = trs_body(text)
+    current = bool(meta(root, "ArticleTitle")) or marked is not None
     title = (meta(root, "ArticleTitle") or first_text(root, *TITLE_2020, *TITLE_2024)
              or TITLE_SUFFIX.sub("", first_text(root, "title")))
     if not title:
@@ -136,12 +142,21 @@ def article_item(root: Any, text: str, raw: RawResponse, source: Source) -> Item
     published = (date_in_text(meta(root, "PubDate"))
                  or date_in_text(first_text(root, *DATE_FIELD))
                  or date_in_text(title) or url_date(raw.url))
-    match = TRS_BODY.search(text)
-    body = html_to_text(match.group(1)) if match else first_text(root, *BODY)
+    body = html_to_text(marked) if marked is not None else first_text(root, *BODY)
     return Item(source=source.id, url=raw.url, title=title, summary=opening(body),
                 published=published, lang=source.language, guid=raw.url,
                 variant="mfa-2024-article" if current else "mfa-2020-article",
                 date_only=published is not None and (published.hour, published.minute) == (0, 0))
+
+
+def trs_body(text: str) -> str | None:
+    """The HTML between the first ContStart marker's `>` and the next ContEnd marker; None
+    unless both are there. What `<meta…ContStart[^>]*>(.*?)<meta…ContEnd` found, in one pass:
+    a later start marker cannot succeed where the first one failed."""
+    start = TRS_START_TAG.search(text)
+    close = text.find(">", start.end()) if start else -1
+    end = TRS_END_TAG.search(text, close + 1) if close >= 0 else None
+    return text[close + 1:end.start()] if end else None
 
 
 def body_paragraphs(root: Any) -> list[str]:

@@ -21,7 +21,9 @@ from monitor.text import clean_text, html_to_text
 
 # feedparser's fallback parser expands internal entities without limit (a 160 KB feed took
 # over 4 GB): remove any DOCTYPE, with its internal subset, before parsing.
-_HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S)
+# Any run of comments before the root is one `<!--.*-->` (their contents may hold "-->"): a
+# star of lazy comments would try every way of cutting them up, 2^n for n comments.
+_HTML_START = re.compile(r"^\s*(?:<!--.*-->\s*)?<(?:!doctype\s+html|html)\b", re.I | re.S)
 MAX_SUMMARY = 1200
 # A stated time ends in an offset, a zone name or Z; without one it is the source's wall clock
 # (feedparser would read a zoneless ISO time as UTC).
