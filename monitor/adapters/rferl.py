@@ -31,8 +31,8 @@ from monitor.text import clean_text
 
 ARTICLE_ID = re.compile(r"/a/(?:[^/?#]+/)?(\d{4,})\.html")
 GUID_PREFIX = "rferl:"
-SITEMAP_ROOT = re.compile(
-    rb"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<(\w+:)?(urlset|sitemapindex)\b",
+SITEMAP_ROOT = re.compile(  # comments as one, as in rss._HTML_START
+    rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*-->\s*)?<(?:\w+:)?(?:urlset|sitemapindex)\b",
                           re.S)
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
       "news": "http://www.google.com/schemas/sitemap-news/0.9"}

@@ -31,7 +31,9 @@ HEADER_TIME = (".header-time", ".mheader .info")
 BODY = ("#detail #detailContent", "#detailContent", "#detail")
 WALLCLOCK = re.compile(
     r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{1,5}(\d{1,2}):(\d{2})(?::(\d{2}))?")
-TITLE_SUFFIX = re.compile(r"\s*[-|_]\s*(新华网|Xinhua)?\s*$")
+# Starts only where white space starts (a match never begins inside a run of it) and takes
+# runs possessively: `\s*…\s*` around the optional name was quadratic in a run of spaces.
+TITLE_SUFFIX = re.compile(r"(?<!\s)\s*+[-|_]\s*+(新华网|Xinhua)?\s*+$")
 MAX_SUMMARY = 1200
 
 

@@ -138,7 +138,7 @@ _DATES = re.compile(
     rf"|\b(?P<rd>\d{{1,2}})\s+(?P<rm>{_RU_MONTH})(?![а-я])", re.I)
 _ANNIVERSARY = re.compile(
     r"(?<!\d)(?P<n>\d{1,4})(?:(?:st|nd|rd|th)?[\s-]*anniversar\w*|\s*周年"
-    r"|\s*-?\s*(?:лети[еяюй]|летием|(?:й|я|ю|ой)\s+годовщин\w*|годовщин\w*))", re.I)
+    r"|\s*+-?\s*+(?:лети[еяюй]|летием|(?:й|я|ю|ой)\s+годовщин\w*|годовщин\w*))", re.I)
 _NUM = r"\d{1,3}(?:[, ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 _SCALES = (("万亿", 1e12), ("千亿", 1e11), ("百亿", 1e10), ("亿", 1e8), ("万", 1e4), ("千", 1e3),
            ("trillion", 1e12), ("trn", 1e12), ("tn", 1e12), ("трлн", 1e12), ("триллион", 1e12),
@@ -161,6 +161,7 @@ _UNITS = (  # pattern → (measure, unit); tried in this order
 _UNIT = "|".join(f"(?P<u{i}>{pattern})" for i, (pattern, _) in enumerate(_UNITS))
 _AMOUNT = re.compile(rf"(?P<pre>US\$|\$|USD\s?|RMB\s?|¥|€)?(?P<num>{_NUM})\s?"
                      rf"(?P<scale>{_SCALE})?\s?(?:(?:{_UNIT})(?![a-zа-я]))?", re.I)
+_MEASURE_AFTER = re.compile(rf"\s?(?:{_SCALE}|{_UNIT})", re.I)  # "2020 million" is no year
 _YEAR = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?!\d)")
 _CONTEXTS = (
     ("trade", re.compile(r"\btrade|\bturnover|товарооборот|торгов|贸易|经贸|进出口", re.I)),
@@ -244,7 +245,7 @@ def figures(text: str, lang: str = "") -> list[Figure]:
             found.append(Figure("anniversary", "", "", float(m["n"]), m[0].strip(), sentence))
             work = _blank(work, m)
         for m in _YEAR.finditer(work):
-            if not re.match(rf"\s?(?:{_SCALE}|{_UNIT})", work[m.end():], re.I):
+            if not _MEASURE_AFTER.match(work, m.end()):  # at the offset: no copy of the rest
                 found.append(Figure("year", "", "", float(m["y"]), m["y"], sentence))
                 work = _blank(work, m)
         work, amounts = _amounts(work, sentence, lang)

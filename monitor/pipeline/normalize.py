@@ -21,9 +21,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _BOILERPLATE = (
-    re.compile(r"\s*The post\b.{1,400}?\bappeared first on\b.{1,200}$", re.S),
-    re.compile(r"\s*(?:\[(?:…|\.\.\.|&hellip;)\]|Continue reading\W*|Read more\W*|"
-               r"Читать далее\W*|阅读全文\W*)$", re.I),
+    # `(?<!\s)\s*+`: a match starts where white space starts, not at each of its characters
+    # (`\s*` tried from every position of a run of spaces was quadratic); runs possessive.
+    re.compile(r"(?<!\s)\s*+The post\b.{1,400}?\bappeared first on\b.{1,200}+$", re.S),
+    re.compile(r"(?<!\s)\s*+(?:\[(?:…|\.\.\.|&hellip;)\]|Continue reading\W*+|Read more\W*+|"
+               r"Читать далее\W*+|阅读全文\W*+)$", re.I),
 )
 MAX_TITLE = 500
 MAX_SUMMARY = 1200
