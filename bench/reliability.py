@@ -7,7 +7,8 @@
    error, or a traceback). Goal: each under 1 s and 100 MB. Each again as a poll parses it,
    through the parse budget (monitor/adapters/budget.py: a worker process given `--deadline`
    seconds and a memory cap): it must end within the deadline. Then the adapter fuzz of the
-   suite (tests/test_fuzz_adapters.py) and its count.
+   suite (tests/test_fuzz_adapters.py) and its count. Between them, the regex audit's crafted
+   inputs (tests/test_regex_linear.py, about 80 KB each), timed the same way.
 2. Kill -9 durability (tests/durability.py): `monitor run` against growing feeds on the replay
    server and the test Bot API server, killed `--kills` times at random moments of start-up,
    ingest and posting, restarted each time, then drained. On SQLite, and on PostgreSQL when
@@ -41,6 +42,7 @@ from conftest import _fresh_postgres_database  # a new database on the given ser
 from durability import Outcome, run
 from hostile import ATTACKS
 from test_parse_budget import attack
+from test_regex_linear import REGEX_ATTACKS
 
 from monitor.adapters import budget
 from monitor.errors import MonitorError
@@ -54,7 +56,7 @@ def _attack(name: str, conn: Connection) -> None:
     tracemalloc.start()
     began = time.perf_counter()
     try:
-        result = ATTACKS[name]()
+        result = (ATTACKS.get(name) or REGEX_ATTACKS[name])()
         outcome = f"{len(result)} items" if isinstance(result, list) else "ok"
     except MonitorError as exc:
         outcome = f"error: {type(exc).__name__}" + (" (multi-line!)" if "\n" in str(exc) else "")
@@ -118,6 +120,22 @@ def print_attacks(timeout: float, deadline: float) -> int:
     return missed
 
 
+def print_regex_attacks(timeout: float) -> int:
+    """The regex audit's crafted inputs, each timed in a child; returns how many missed a goal."""
+    print(f"{'regex audit (tests/test_regex_linear.py)':<66}{'time':>9}{'peak':>10}  outcome")
+    missed = 0
+    for name in REGEX_ATTACKS:
+        seconds, peak, outcome = time_attack(name, timeout)
+        bad = (seconds >= GOAL_S or peak is None or peak >= GOAL_MB
+               or outcome.startswith(("TRACEBACK", "STOPPED")) or "multi-line" in outcome)
+        missed += bad
+        shown = "—" if peak is None else f"{peak:.1f} MB"
+        print(f"{name:<66}{seconds:>7.3f} s{shown:>10}  {outcome}{'   ✗ goal' if bad else ''}")
+    print(f"goal: each < {GOAL_S:.0f} s and < {GOAL_MB:.0f} MB; {missed} of {len(REGEX_ATTACKS)} "
+          "missed it\n")
+    return missed
+
+
 def print_fuzz() -> int:
     """The adapter fuzz (tests/test_fuzz_adapters.py) run as the suite runs it; returns 1 if
     any adapter failed."""
@@ -174,7 +192,7 @@ def main() -> int:
                         help="MONITOR_DEADLINE for the attacks through the parse budget")
     parser.add_argument("--attacks-only", action="store_true", help="stop after the attacks")
     args = parser.parse_args()
-    missed = print_attacks(args.timeout, args.deadline)
+    missed = print_attacks(args.timeout, args.deadline) + print_regex_attacks(args.timeout)
     if args.attacks_only:
         return 1 if missed else 0
     missed += print_fuzz()

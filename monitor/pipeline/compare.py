@@ -147,12 +147,13 @@ _SCALES = (("万亿", 1e12), ("千亿", 1e11), ("百亿", 1e10), ("亿", 1e8), (
            ("thousand", 1e3), ("тыс", 1e3), ("тысяч", 1e3))
 _SCALE = r"万亿|千亿|百亿|亿|万|千|trillion|trn|tn\b|трлн\.?|триллион\w*|billion|bn\b|млрд\.?" \
          r"|миллиард\w*|million|mln\b|mn\b|млн\.?|миллион\w*|thousand|тыс\.?|тысяч\w*"
-_UNITS = (  # pattern → (measure, unit); tried in this order
+_UNITS = (  # pattern → (measure, unit); tried in this order. `куб\w{0,20}`: an unbounded `\w*`
+    # before `\s*м` scanned to the end of a long word from every number (quadratic).
     (r"dollars?|usd|долл(?:ар\w*|\.)|美元", ("money", "USD")),
     (r"yuan|renminbi|rmb|юан\w*|元人民币|人民币|元", ("money", "CNY")),
     (r"rubles?|roubles?|руб\w*\.?|卢布", ("money", "RUB")),
     (r"euros?|евро|欧元", ("money", "EUR")),
-    (r"bcm|cubic met(?:re|er)s|куб\w*\s*м\w*|кубометр\w*|立方米", ("volume", "m3")),
+    (r"bcm|cubic met(?:re|er)s|куб\w{0,20}\s*м\w*|кубометр\w*|立方米", ("volume", "m3")),
     (r"tonnes?|tons?|тонн\w*|吨", ("mass", "t")),
     (r"%|percent|per cent|процент\w*", ("percent", "%")),
     (r"agreements?|documents?|contracts?|соглашени\w*|документ\w*|контракт\w*"
