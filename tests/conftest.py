@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,17 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-expected", action="store_true",
                      help="rewrite tests/fixtures/adapters/*.json from the current adapters")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow end-to-end runs (marked `slow`) run only with MONITOR_SLOW_TESTS=1, as `.ci/run`
+    sets it: the default `make test` stays a few minutes on two cores."""
+    if os.environ.get("MONITOR_SLOW_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow end-to-end run: set MONITOR_SLOW_TESTS=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def shared_path(relative: str) -> Path:
