@@ -15,7 +15,6 @@ import functools
 import json
 import multiprocessing
 import re
-import time
 import traceback
 from multiprocessing.connection import Connection
 from urllib.parse import urlsplit
@@ -28,7 +27,8 @@ from hypothesis import strategies as st
 
 from monitor.adapters import budget, get_adapter
 from monitor.adapters.base import parse_checked
-from monitor.errors import MonitorError, NotAFeed
+from monitor.adapters.rss import MAX_AUTHOR
+from monitor.errors import MonitorError
 from monitor.fetch.saved import read_saved
 from monitor.models import RawResponse
 from monitor.pipeline.normalize import normalize
@@ -170,17 +170,13 @@ def test_mutated_recorded_responses_give_items_or_one_line_errors(adapter: str,
     fuzz()
 
 
-def test_a_long_author_name_ends_within_a_two_second_parse_budget() -> None:
+def test_a_long_author_name_parses_within_a_two_second_parse_budget() -> None:
     """Found by the fuzz above (a huge attribute that ended up inside dc:creator): feedparser
     looks for an e-mail address in an author name with a pattern quadratic in its length (50 KB:
-    over a minute); the parse budget a poll parses within stops it with one line."""
+    over a minute). The rss adapter cuts author names to MAX_AUTHOR characters before feedparser
+    reads them, so the item comes out, its byline cut, well within the budget."""
     raw = RawResponse(url="https://example.org/feed", content=long_author_feed(50_000))
-    started = time.monotonic()
-    try:
-        items = budget.parse(functools.partial(parse_checked, get_adapter("rss").parse), raw,
-                             source("rss"), budget.Budget(seconds=2.0))
-    except NotAFeed as exc:
-        assert "parse budget" in str(exc) and "\n" not in str(exc)
-    else:
-        assert [item.title for item in items] == ["Lavrov meets Wang Yi"]  # a linear pattern
-    assert time.monotonic() - started < 60  # finished, not hung
+    items = budget.parse(functools.partial(parse_checked, get_adapter("rss").parse), raw,
+                         source("rss"), budget.Budget(seconds=2.0))
+    assert [item.title for item in items] == ["Lavrov meets Wang Yi"]
+    assert items[0].authors == ["A" * MAX_AUTHOR]

@@ -43,7 +43,8 @@ outlet controls, and what was done; `bounded` = super-linear only in a length th
 | `_TAG` `<[^<>]{0,2000}>`, `_UNPRINTABLE`, `_DATA` | bot (not mine) | linear: bounded quantifier | none |
 | `_SECTION` | learn (not mine) | linear (fullmatch, bounded) | none |
 | demo card patterns | replay/demo | our own cards (<= 4,096) | none |
-| feedparser's author e-mail pattern | feedparser, not monitor/ | risky: quadratic in a long word | not done here (parse budget) |
+| feedparser's author e-mail pattern | feedparser, not monitor/ | risky: quadratic in a long word | `with_short_authors`: author-like elements' text cut to 300 characters first |
+| `_AUTHOR_TAG` | adapters/rss | linear: bounded prefix and attributes | none |
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from hostile import raw, source
+from hostile import long_author_feed, raw, source
 
 from monitor.adapters import carnegie, globaltimes, mfa, peoples_daily, rferl, rss, xinhua
 from monitor.adapters.helpers import charset_of, document, looks_like_feed
@@ -124,6 +125,14 @@ CASES: dict[str, tuple[Callable[[int], Any], Callable[[Any], bool]]] = {
     "peoples_daily: title suffix, a long chain removed": (
         lambda n: _people_title("标题" + " -- 频道" * (n // 6) + " -- 人民网"),
         lambda r: r.title == "标题"),
+    "rss: feedparser's author e-mail pattern, a long dc:creator": (
+        lambda n: rss.parse(raw(long_author_feed(n)), source("rss")),
+        lambda r: [i.title for i in r] == ["Lavrov meets Wang Yi"]
+        and r[0].authors == ["A" * rss.MAX_AUTHOR]),
+    "rss: feedparser's author e-mail pattern, a long CDATA author": (
+        lambda n: rss.parse(raw(long_author_feed(n).replace(b"<dc:creator>", b"<author><![CDATA[")
+                                .replace(b"</dc:creator>", b"]]></author>")), source("rss")),
+        lambda r: r[0].authors == ["A" * rss.MAX_AUTHOR]),
     "rss: comments before the feed root (first 2,000 read)": (
         lambda n: rss.parse(raw(COMMENTS * 280 + FEED), source("rss")), lambda r: len(r) == 1),
     "helpers: comments before <html> (first 4,000 read)": (
