@@ -100,6 +100,46 @@ def test_two_calls_of_one_source_on_different_days_never_merge() -> None:
     assert first.story == "a" and second.story == "b"
 
 
+def test_video_talks_agree_with_a_call_and_a_phone_call_never_with_talks() -> None:
+    call = item("c", "xinhua", "普習通話 普丁：俄中為全球動盪下的「穩定因素」", 0)
+    video = item("v", "tass", "Си Цзиньпин по видеосвязи провел переговоры с Владимиром Путиным", 1)
+    link_stories([call, video], OUTLETS, [], vectors(0.45))
+    assert video.story == "c", "video talks are a video call: a kind both share"
+    talks = item("t", "tass", "Путин и Си Цзиньпин провели переговоры в Кремле", 1)
+    link_stories([call, talks], OUTLETS, [], vectors(0.8))
+    assert talks.story == "t"
+
+
+def test_a_spokesman_telling_a_briefing_about_the_talks_reports_the_talks() -> None:
+    relayed = names("BEIJING, October 19. /TASS/. Russian President Vladimir Putin and Chinese "
+                    "President Xi Jinping had a candid, friendly exchange of views, Chinese "
+                    "Foreign Ministry Spokesperson Mao Ning told a regular news briefing.")
+    assert "presser" not in relayed and {"putin", "xi"} <= relayed
+    assert "presser" in names("Foreign Ministry Spokesperson Mao Ning's Regular Press "
+                              "Conference on October 19, 2023")
+    assert "presser" in names("2020年7月2日外交部发言人赵立坚主持例行记者会")
+
+
+def test_a_story_is_joined_for_what_it_holds_not_through_one_member() -> None:
+    """Three reports of one event, and a fourth close to the first only (the zoo visit after
+    the talks): single-link chaining would merge it; the story's majority does not agree."""
+    e = np.eye(4, dtype=np.float32)
+    first, second, third = e[0], 0.9 * e[0] + 0.436 * e[1], 0.9 * e[0] + 0.436 * e[2]
+    near_first = 0.7 * e[0] + 0.714 * e[3]  # 0.70 with the first, 0.63 with the others
+    reports = [item(k, src, title, h) for k, src, title, h in (
+        ("a", "tass", "A state visit begins", 0), ("b", "xinhua", "The state visit opens", 1),
+        ("c", "kremlin", "First day of the state visit", 2),
+        ("d", "peoples_daily_zh", "Pandas at the zoo", 3))]
+    v = np.stack([first, second, third, near_first])
+    link_stories(reports, OUTLETS, [], v / np.linalg.norm(v, axis=1, keepdims=True))
+    assert [r.story for r in reports] == ["a", "a", "a", "d"]
+    agreeing = item("e", "peoples_daily_zh", "The visit's first day", 3)
+    v[3] = 0.8 * e[0] + 0.3 * e[1] + 0.3 * e[2] + 0.42 * e[3]  # 0.80, 0.85, 0.85
+    reports[3] = agreeing
+    link_stories(reports, OUTLETS, [], v / np.linalg.norm(v, axis=1, keepdims=True))
+    assert agreeing.story == "a"
+
+
 def test_the_window_is_on_publication_time_and_wider_for_date_only_items() -> None:
     timed = item("a", "tass", "Putin, Xi hold talks in Moscow", 0)
     late = item("b", "xinhua", "Putin, Xi hold talks in Moscow!", 45)  # same headline, 45 h on

@@ -9,7 +9,9 @@ a press conference, a message) and the numbers they quote. Some pairs never merg
 their cosine: two calls or two press conferences of different days, two reports of one kind
 of event with different counterparts (Putin–Xi against Putin–Trump), and a recurring title
 that differs only in its date ("Regular Press Conference on July 2, 2020" / "… July 3 …").
-A story is joined only if none of its reports in the window vetoes the newcomer.
+A story is joined only if none of its reports vetoes the newcomer or lies outside its window,
+and if at least half of them reach the linking score with it: a newcomer that resembles one
+member only (the zoo visit after the talks) does not chain its story to another.
 
 Scoring is vectorised: one matrix product of the new vectors against the window's, and the
 feature sets compared as boolean matrices. Nothing outside the window is read or compared, so
@@ -35,6 +37,7 @@ WINDOW = timedelta(hours=36)  # two timed reports of one event: 94 % are within 
 DAY_SLACK = timedelta(hours=14)  # added per date-only side (stored at 12:00 UTC of its day)
 SAME_KIND_GAP = timedelta(hours=26)  # two calls / press conferences further apart (timed)
 THRESHOLD = 0.64  # linking score (cosine + evidence) a pair must reach
+SUPPORT = 0.5  # share of a story's members that must reach THRESHOLD with a newcomer
 STRONG_COSINE = 0.86  # near-verbatim copies link on the embedding alone (inside the window)
 
 
@@ -50,13 +53,15 @@ _KIND_NAMES = tuple(gazetteer.KINDS)
 _IS_PRINCIPAL = np.array([n in _PRINCIPALS for n in _ENTITY_NAMES])
 _IS_PLACE = np.array([n in gazetteer.PLACES for n in _ENTITY_NAMES])
 _IS_ACTOR = ~_IS_PLACE
+_IS_SPOKESMAN = np.array([n in gazetteer.COMMENTATORS for n in _ENTITY_NAMES])
 _IS_CITY = np.array([n in gazetteer.CITIES for n in _ENTITY_NAMES])
 # Kinds that may describe one event (a video call, video talks, a launch by video link); any
 # other two kinds exclude each other unless a report names both.
 _COMPATIBLE = {frozenset(p) for p in (("call", "video"), ("talks", "video"),
                                       ("ceremony", "video"))}
-_KIND_CONFLICT = np.array([[a != b and frozenset((a, b)) not in _COMPATIBLE
-                            for b in _KIND_NAMES] for a in _KIND_NAMES])
+_KIND_AGREE = np.array([[a == b or frozenset((a, b)) in _COMPATIBLE
+                         for b in _KIND_NAMES] for a in _KIND_NAMES])
+_PRESSER = _KIND_NAMES.index("presser")
 _RECURRING_KINDS = np.array([k in gazetteer.RECURRING for k in _KIND_NAMES])
 _NUMBER_BINS = 64
 _DIGITS = re.compile(r"\d+")
@@ -121,6 +126,8 @@ def features(key: str, story: str, source: str, title: str, summary: str,
     kinds = _FIND_KINDS(head)
     if not kinds.any():
         kinds = _FIND_KINDS(lead)
+    if (stated & _IS_SPOKESMAN).any() and (stated & _IS_PRINCIPAL).any():
+        kinds[_PRESSER] = False  # "… had talks, Mao Ning told a briefing": the talks' report
     template = re.sub(r"[\W_\d]+", "", _MONTHS.sub("", head))
     return Report(key, story, source, published, date_only, names, headline, covered, kinds,
                   _numbers(text), title_date(head), template, "-".join(_DIGITS.findall(head)),
@@ -326,8 +333,10 @@ def _never(a: Table, b: Table, gap: np.ndarray) -> np.ndarray:
     a_only = (ah.astype(np.float32) @ (~bc).T) > 0  # a names a principal b does not cover
     b_only = ((~ac).astype(np.float32) @ bh.T) > 0
     counterparts = a_only & b_only & (ah.sum(1)[:, None] > 0) & (bh.sum(1)[None, :] > 0)
-    kinds = (a.kinds.astype(float) @ _KIND_CONFLICT.astype(float) @ b.kinds.T.astype(float)) > 0
-    kinds &= ((a.kinds.astype(float) @ b.kinds.T) == 0)  # no kind in common
+    # Kinds exclude each other when no kind of one agrees with a kind of the other: "video
+    # talks" agree with a call through "video".
+    kinds = (a.kinds.astype(float) @ _KIND_AGREE.astype(float) @ b.kinds.T.astype(float)) == 0
+    kinds &= a.kinds.any(1)[:, None] & b.kinds.any(1)[None, :]
     recurring = (a.kinds[:, _RECURRING_KINDS].astype(float)
                  @ b.kinds[:, _RECURRING_KINDS].T) > 0
     other_day = a.day[:, None] != b.day[None, :]
@@ -385,10 +394,17 @@ def link_stories(new: list[Item], outlets: dict[str, str], stored: list[Report],
 
 def _choose(score: np.ndarray, allowed: np.ndarray, done: np.ndarray, labels: np.ndarray,
             stories: int) -> int | None:
-    """The story of the best-scoring earlier report, among stories no member of which vetoes."""
+    """The story of the best-scoring earlier report, among the stories none of whose members
+    vetoes (or lies outside the window) and at least SUPPORT of whose members reach THRESHOLD:
+    a story is joined for what it holds, not through the one report that resembles the
+    newcomer (single-link chaining: the zoo visit after the talks, then a report of the next
+    day's gala through the zoo)."""
     vetoed = np.zeros(stories, dtype=bool)
     vetoed[labels[done & ~allowed]] = True
-    ok = done & allowed & (score >= THRESHOLD) & ~vetoed[labels]
+    linked = done & (score >= THRESHOLD)
+    size = np.bincount(labels[done], minlength=stories)
+    agree = np.bincount(labels[linked], minlength=stories)
+    ok = linked & allowed & ~vetoed[labels] & (agree >= SUPPORT * size)[labels]
     if not ok.any():
         return None
     return int(labels[int(np.argmax(np.where(ok, score, -np.inf)))])
