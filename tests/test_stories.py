@@ -120,6 +120,30 @@ def test_a_spokesman_telling_a_briefing_about_the_talks_reports_the_talks() -> N
     assert "presser" in names("2020年7月2日外交部发言人赵立坚主持例行记者会")
 
 
+def test_two_capitals_in_headlines_are_not_two_places_but_harbin_is_not_beijing() -> None:
+    invite = item("i", "tass", "Putin Invites Xi to Come to Moscow Next Year", 0)
+    spoke = item("s", "xinhua", "President Vladimir Putin spoke with Chinese leader Xi Jinping "
+                 "amid signs of Beijing's impatience", 3)
+    link_stories([invite, spoke], OUTLETS, [], vectors(0.6))
+    assert spoke.story == "i"
+    beijing = item("b", "tass", "Putin and Xi hold talks in Beijing", 0)
+    harbin = item("h", "xinhua", "Putin and Xi in Harbin", 5)
+    link_stories([beijing, harbin], OUTLETS, [], vectors(0.8))
+    assert harbin.story == "h"
+
+
+def test_a_headline_naming_both_sides_is_not_widened_by_the_roles_it_mentions() -> None:
+    """"Lavrov meets Wang Yi: the heads of state are resolved …" is the ministers' meeting;
+    the heads of state it mentions do not make it Putin's meeting with Wang Yi that day."""
+    ministers = item("m", "tass", "俄外长拉夫罗夫会见王毅:俄中元首决心不断加强俄中联系", 0)
+    putin = item("p", "xinhua", "Putin receives Wang Yi in the Kremlin", 2)
+    link_stories([ministers, putin], OUTLETS, [], vectors(0.6))
+    assert putin.story == "p"
+    roles = item("r", "xinhua", "The foreign ministers of Russia and China met in Moscow", 2)
+    link_stories([ministers, roles], OUTLETS, [], vectors(0.6))
+    assert roles.story == "m", "a headline naming only the role still covers the ministers"
+
+
 def test_a_story_is_joined_for_what_it_holds_not_through_one_member() -> None:
     """Three reports of one event, and a fourth close to the first only (the zoo visit after
     the talks): single-link chaining would merge it; the story's majority does not agree."""

@@ -53,8 +53,11 @@ _KIND_NAMES = tuple(gazetteer.KINDS)
 _IS_PRINCIPAL = np.array([n in _PRINCIPALS for n in _ENTITY_NAMES])
 _IS_PLACE = np.array([n in gazetteer.PLACES for n in _ENTITY_NAMES])
 _IS_ACTOR = ~_IS_PLACE
+_IS_PERSON = np.array([n in _PRINCIPALS and n not in gazetteer.ROLES.values()
+                       for n in _ENTITY_NAMES])
 _IS_SPOKESMAN = np.array([n in gazetteer.COMMENTATORS for n in _ENTITY_NAMES])
 _IS_CITY = np.array([n in gazetteer.CITIES for n in _ENTITY_NAMES])
+_IS_CAPITAL = np.array([n in ("moscow", "beijing") for n in _ENTITY_NAMES])
 # Kinds that may describe one event (a video call, video talks, a launch by video link); any
 # other two kinds exclude each other unless a report names both.
 _COMPATIBLE = {frozenset(p) for p in (("call", "video"), ("talks", "video"),
@@ -121,8 +124,9 @@ def features(key: str, story: str, source: str, title: str, summary: str,
         stated |= _FIND_ENTITIES(lead)
     headline = _with_roles(stated.copy())
     covered = headline.copy()  # "the foreign ministers met" covers Lavrov and Wang Yi
-    for name, role in _ROLE_OF:
-        covered[name] |= stated[role]
+    if (stated & _IS_PERSON).sum() < 2:  # … unless the headline names both sides ("Lavrov
+        for name, role in _ROLE_OF:        # meets Wang Yi: the heads of state resolved …")
+            covered[name] |= stated[role]
     kinds = _FIND_KINDS(head)
     if not kinds.any():
         kinds = _FIND_KINDS(lead)
@@ -349,8 +353,12 @@ def _never(a: Table, b: Table, gap: np.ndarray) -> np.ndarray:
     dated |= ((a.template[:, None] == b.template[None, :]) & (a.template[:, None] != "")
               & (a.digits[:, None] != b.digits[None, :]))
     a_city, b_city = a.headline[:, _IS_CITY], b.headline[:, _IS_CITY]
+    # Harbin is not Beijing; but "Moscow" and "Beijing" in headlines are as often the
+    # governments ("signs of Beijing's impatience") as places, so two capitals alone do not veto.
     cities = (((a_city.astype(np.float32) @ b_city.T.astype(np.float32)) == 0)
-              & a_city.any(1)[:, None] & b_city.any(1)[None, :])  # Harbin is not Beijing
+              & a_city.any(1)[:, None] & b_city.any(1)[None, :]
+              & ((a_city & ~_IS_CAPITAL[_IS_CITY]).any(1)[:, None]
+                 | (b_city & ~_IS_CAPITAL[_IS_CITY]).any(1)[None, :]))
     return counterparts | kinds | repeat | dated | cities
 
 
