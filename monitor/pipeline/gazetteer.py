@@ -51,6 +51,28 @@ ACTORS = {
     "pashinyan": ("pashinyan", "пашинян", "帕希尼扬", "帕希尼揚"),
     "scholz": ("scholz", "шольц", "朔尔茨", "蕭茲"),
     "kishida": ("kishida", "кисид", "岸田"),
+    "ushakov": ("ushakov", "ушаков", "乌沙科夫", "烏沙科夫"),
+    "zhao_leji": ("zhao leji", "чжао лэцзи", "赵乐际", "趙樂際"),
+    "wang_huning": ("wang huning", "ван хунин", "王沪宁", "王滬寧"),
+    "han_zheng": ("han zheng", "хань чжэн", "韩正", "韓正"),
+    "ding_xuexiang": ("ding xuexiang", "дин сюэсян", "丁薛祥"),
+    "he_lifeng": ("he lifeng", "хэ лифэн", "何立峰"),
+    "qin_gang": ("qin gang", "цинь ган", "秦刚", "秦剛"),
+    "li_hui": ("li hui$", "ли хуэй", "李辉", "李輝"),
+    "wang_wentao": ("wang wentao", "ван вэньтао", "王文涛", "王文濤"),
+    "zhang_youxia": ("zhang youxia", "чжан юся", "张又侠", "張又俠"),
+    "dong_jun": ("dong jun", "дун цзюн", "董军", "董軍"),
+    "wei_fenghe": ("wei fenghe", "вэй фэнхэ", "魏凤和", "魏鳳和"),
+    "zhang_hanhui": ("zhang hanhui", "чжан ханьхуэй", "张汉晖", "張漢暉"),
+    "volodin": ("volodin", "володин", "沃洛金"),
+    "matviyenko": ("matviyenko", "matvienko", "матвиенко", "马特维延科", "馬特維延科"),
+    "belousov": ("belousov", "белоусов", "别洛乌索夫", "別洛烏索夫"),
+    "manturov": ("manturov", "мантуров", "曼图罗夫", "曼圖羅夫"),
+    "novak": ("alexander novak", "александр новак", "诺瓦克", "諾瓦克"),
+    "overchuk": ("overchuk", "оверчук", "奥韦尔丘克", "奧韋爾丘克"),
+    "reshetnikov": ("reshetnikov", "решетников", "列舍特尼科夫"),
+    "morgulov": ("morgulov", "моргулов", "莫尔古洛夫", "莫爾古洛夫"),
+    "naryshkin": ("naryshkin", "нарышкин", "纳雷什金", "納雷什金"),
     # roles, also implied by the names above (ROLES): "the head of the Russian MFA"
     "foreign_minister": ("foreign minister", "top diplomat", "глава мид", "главы мид",
                          "министр иностранных дел", "министры иностранных дел", "外长", "外長",
@@ -75,6 +97,15 @@ PLACES = {
     "minsk": ("minsk", "минск", "明斯克"),
     "kyiv": ("kyiv", "kiev", "киев", "基辅", "基輔"),
     "vientiane": ("vientiane", "вьентьян", "万象", "萬象"),
+    "khabarovsk": ("khabarovsk", "хабаровск", "哈巴罗夫斯克", "哈巴羅夫斯克"),
+    "blagoveshchensk": ("blagoveshchensk", "благовещенск", "布拉戈维申斯克"),
+    "heihe": ("heihe", "хэйхэ", "黑河"),
+    "yekaterinburg": ("yekaterinburg", "екатеринбург", "叶卡捷琳堡", "葉卡捷琳堡"),
+    "qingdao": ("qingdao", "циндао", "青岛", "青島"),
+    "dushanbe": ("dushanbe", "душанбе", "杜尚别", "杜尚別"),
+    "bishkek": ("bishkek", "бишкек", "比什凯克", "比什凱克"),
+    "tashkent": ("tashkent", "ташкент", "塔什干"),
+    "ulaanbaatar": ("ulaanbaatar", "ulan bator", "улан-батор", "乌兰巴托", "烏蘭巴托"),
     "sco": ("sco$", "shanghai cooperation", "шос$", "上合", "上海合作组织", "上海合作組織"),
     "brics": ("brics", "брикс", "金砖", "金磚"),
     "belt_road": ("belt and road", "пояс и путь", "一带一路", "一帶一路"),
@@ -93,11 +124,23 @@ PLACES = {
     "sci_tech_years": ("scientific, technical", "scientific and technical",
                        "science and technology", "научно-техническ", "科技创新年", "科技創新年"),
     "eurasian_security": ("eurasian security", "евразийск", "欧亚安全", "歐亞安全"),
+    "ukraine": ("ukrain", "украин", "乌克兰", "烏克蘭"),
+    "taiwan": ("taiwan", "тайван", "台湾", "臺灣", "台灣"),
+    "xinjiang": ("xinjiang", "синьцзян", "新疆"),
+    "g20": ("g20", "g-20", "group of twenty", "большой двадцатки", "двадцатки", "二十国集团",
+            "二十國集團"),
+    "apec": ("apec", "атэс", "亚太经合", "亞太經合"),
+    "eastern_forum": ("eastern economic forum", "восточного экономического", "вэф$",
+                      "东方经济论坛", "東方經濟論壇"),
+    "exercise": ("joint exercise", "military exercise", "naval exercise", "drills", "учения$",
+                 "учений$", "учениях$", "联合演习", "聯合演習", "军演", "軍演", "联合巡航",
+                 "聯合巡航"),
     "victory": ("victory", "great patriotic", "победы", "胜利", "勝利", "卫国战争", "衛國戰爭"),
 }
 CITIES = frozenset(("beijing", "moscow", "kazan", "harbin", "sochi", "petersburg", "guilin",
                      "tianjin", "vladivostok", "samarkand", "astana", "minsk", "kyiv",
-                     "vientiane"))
+                     "vientiane", "khabarovsk", "blagoveshchensk", "heihe", "yekaterinburg",
+                     "qingdao", "dushanbe", "bishkek", "tashkent", "ulaanbaatar"))
 # The kind of event: two reports of kinds that exclude each other are different events.
 KINDS = {
     "call": ("phone", "telephone", "call$", "calls$", "called$", "телефон", "通电话", "通電話",
@@ -120,5 +163,5 @@ KINDS = {
 # Kinds that recur between the same people: reports of two of them on different days differ.
 RECURRING = frozenset({"call", "presser"})
 # Actors whose presence is not itself the event (a spokesman commenting on a leader's call).
-COMMENTATORS = frozenset({"peskov", "zakharova", "zhao_lijian", "hua_chunying", "geng_shuang",
-                           "wang_wenbin", "mao_ning", "lin_jian"})
+COMMENTATORS = frozenset({"peskov", "ushakov", "zakharova", "zhao_lijian", "hua_chunying",
+                          "geng_shuang", "wang_wenbin", "mao_ning", "lin_jian"})
