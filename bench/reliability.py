@@ -1,4 +1,5 @@
-"""Reliability in one run: hostile inputs timed, then the real daemon killed with SIGKILL.
+"""Reliability in one run: hostile inputs timed, hostile cards and Telegram outages through the
+real bot, then the real daemon killed with SIGKILL.
 
 1. Every attack of tests/hostile.py (entity bombs behind decoy DOCTYPEs, JSON nested 100,000
    deep, inputs crafted against the adapters' regular expressions, dates out of range), each
@@ -9,7 +10,21 @@
    seconds and a memory cap): it must end within the deadline. Then the adapter fuzz of the
    suite (tests/test_fuzz_adapters.py) and its count. Between them, the regex audit's crafted
    inputs (tests/test_regex_linear.py, about 80 KB each), timed the same way.
-2. Kill -9 durability (tests/durability.py): `monitor run` against growing feeds on the replay
+2. Hostile-title cards (tests/hostile_cards.py): titles and summaries with broken markup,
+   stray < > &, entities, NUL and control characters, lone surrogates, emoji, bidirectional
+   marks and thousands of UTF-16 units, in an RSS feed and a JSON API polled from the replay
+   server and in items imported, through the real pipeline and the real bot (its own process)
+   to the test Bot API server, which refuses what Telegram refuses. Counts: cards queued,
+   messages sent, invalid messages (goal 0), cards lost (goal 0).
+3. Telegram outage phases (tests/outages.py): while an item is stored every 0.4 s, the Bot
+   API stand-in refuses one editor chat ("bot was kicked"), then goes unreachable (connection
+   refused), answers 502, leaves sends unanswered until python-telegram-bot gives up, answers
+   429 with retry_after, and the bot is killed with SIGKILL while a send is in flight (the
+   server still delivers it); then it is up until the outbox drains. Per phase and in total:
+   cards queued, sent during the phase, delivered, lost (goal 0), duplicates (goal: no more
+   than the cards a kill cut off mid-request), order kept per chat, and whether the refusing
+   chat was announced in the other chat and the log (goal: once).
+4. Kill -9 durability (tests/durability.py): `monitor run` against growing feeds on the replay
    server and the test Bot API server, killed `--kills` times at random moments of start-up,
    ingest and posting, restarted each time, then drained. On SQLite, and on PostgreSQL when
    `--postgres URL` (or MONITOR_TEST_POSTGRES_URL) names a server (a fresh database is made
@@ -17,7 +32,10 @@
    cards <= kills that left a card claimed and unsent, 0 out of order, 0 decisions lost.
 
     .venv/bin/python bench/reliability.py [--kills 30] [--postgres URL] [--seed N]
-        [--deadline 6] [--attacks-only]
+        [--deadline 6] [--attacks-only | --cards-only]
+
+`--attacks-only` stops after phase 1; `--cards-only` runs phases 2 and 3 alone. The exit
+status is 1 when any goal is missed.
 """
 
 from __future__ import annotations
@@ -41,6 +59,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import _fresh_postgres_database  # a new database on the given server
 from durability import Outcome, run
 from hostile import ATTACKS
+from hostile_cards import HostileOutcome, run_hostile_cards
+from outages import CHAT, KICKED, OutageRun, run_outages
 from test_parse_budget import attack
 from test_regex_linear import REGEX_ATTACKS
 
@@ -155,6 +175,52 @@ def print_fuzz() -> int:
     return int(out.returncode != 0)
 
 
+def print_hostile_cards(outcome: HostileOutcome) -> int:
+    """The hostile-title cards' counts; returns 1 if a goal was missed."""
+    rows = [("items offered / stored", f"{outcome.offered} / {outcome.stored}"),
+            ("cards queued (items x editor chats)", outcome.queued),
+            ("messages sent (as plain text after a refusal)", f"{outcome.sent} ({outcome.plain})"),
+            ("invalid messages (refused as Telegram would)", outcome.invalid),
+            ("cards lost (queued, never delivered)", outcome.lost),
+            ("duplicate cards", outcome.duplicates),
+            ("polls that failed", "; ".join(outcome.poll_errors) or 0),
+            ("tracebacks in the bot's log", outcome.tracebacks),
+            ("wall time", f"{outcome.seconds:.0f} s"),
+            ("goals missed (0 invalid, 0 lost)", ", ".join(outcome.failures()) or "none")]
+    print("hostile-title cards (tests/hostile_cards.py): an RSS feed and a JSON API polled, "
+          "items imported; the real bot to the test Bot API server")
+    for label, value in rows:
+        print(f"  {label:<48}{value!s:>12}")
+    for reason in outcome.reasons:
+        print(f"  refused: {reason}")
+    print()
+    return int(bool(outcome.failures()))
+
+
+def print_outages(run: OutageRun) -> int:
+    """Each outage phase's cards, counted once everything drained; returns 1 if a goal was
+    missed."""
+    print(f"{'Telegram outage phases (tests/outages.py)':<44}{'secs':>5}{'queued':>8}"
+          f"{'in phase':>10}{'delivered':>11}{'lost':>6}{'dup (allowed)':>15}{'order':>7}")
+    for phase in (*run.phases, run.total):
+        print(f"{phase.name:<44}{phase.seconds:>5.0f}{phase.queued:>8}{phase.sent_during:>10}"
+              f"{phase.delivered:>11}{phase.lost:>6}"
+              f"{f'{phase.duplicates} ({phase.allowed})':>15}"
+              f"{'kept' if phase.in_order else 'NO':>7}")
+    telegram = sum(n for logger, n in run.tracebacks.items() if logger.startswith("telegram"))
+    print(f"cards per phase: queued while it ran (x {len((CHAT, KICKED))} editor chats), sent "
+          "before it ended, delivered once Telegram was back; duplicates allowed: cards a kill "
+          f"cut off mid-request ({run.total.kills} kill)")
+    print(f"chat {KICKED} refusing the bot: announced in chat {CHAT}: "
+          f"{'yes' if run.announced else 'NO'} ({run.announced} message), in the log: "
+          f"{'yes' if run.logged else 'NO'}; requests the server never answered: {run.hung}")
+    print(f"tracebacks in the bot's log: {sum(run.tracebacks.values()) - telegram} from monitor, "
+          f"{telegram} from python-telegram-bot's updater (getUpdates failing while it was down)")
+    print(f"goals missed (0 lost, duplicates <= allowed, order kept, announced once): "
+          f"{', '.join(run.failures()) or 'none'} ({run.seconds:.0f} s)\n")
+    return int(bool(run.failures()))
+
+
 def print_kills(outcomes: list[Outcome]) -> int:
     rows = [("kills (start-up/ingest/posting)", lambda o: f"{o.kills} ({o.phases['start-up']}/"
              f"{o.phases['ingest']}/{o.phases['posting']})"),
@@ -191,11 +257,20 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=6.0,
                         help="MONITOR_DEADLINE for the attacks through the parse budget")
     parser.add_argument("--attacks-only", action="store_true", help="stop after the attacks")
+    parser.add_argument("--cards-only", action="store_true",
+                        help="only the hostile-title cards and the Telegram outage phases")
     args = parser.parse_args()
-    missed = print_attacks(args.timeout, args.deadline) + print_regex_attacks(args.timeout)
-    if args.attacks_only:
+    missed = 0
+    if not args.cards_only:
+        missed += print_attacks(args.timeout, args.deadline) + print_regex_attacks(args.timeout)
+        if args.attacks_only:
+            return 1 if missed else 0
+        missed += print_fuzz()
+    with tempfile.TemporaryDirectory(prefix="monitor-reliability-") as tmp:
+        missed += print_hostile_cards(asyncio.run(run_hostile_cards(Path(tmp) / "hostile")))
+        missed += print_outages(asyncio.run(run_outages(Path(tmp) / "outages", seed=args.seed)))
+    if args.cards_only:
         return 1 if missed else 0
-    missed += print_fuzz()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="monitor-reliability-") as tmp:
         databases = [f"sqlite:///{Path(tmp) / 'sqlite' / 'monitor.sqlite3'}"]
