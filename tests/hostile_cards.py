@@ -127,7 +127,10 @@ async def run_hostile_cards(workdir: Path) -> HostileOutcome:
                         report = await feeder.poll(source)
                         if report.error is not None:
                             outcome.poll_errors.append(f"{source}: {report.error}")
-                    await process(feeder.pipeline, feeder.sources["hostile_api"], imported())
+                    try:
+                        await process(feeder.pipeline, feeder.sources["hostile_api"], imported())
+                    except Exception as exc:  # noqa: BLE001 - counted: the import stored nothing
+                        outcome.poll_errors.append(f"import: {type(exc).__name__}: {exc}"[:300])
                 ledger = await drained(engine, api)
             finally:
                 bot.stop()
