@@ -1,6 +1,5 @@
-"""The bot against a Bot API that fails as Telegram does: hostile titles and outage phases.
-
-The pieces, shared by bench/reliability.py and the suite:
+"""The bot against a Bot API that fails as Telegram does: the outage phases, and the pieces
+tests/hostile_cards.py shares (bench/reliability.py prints both):
 
 - `FaultyBotAPI`: tests/telegram_server.py's server (which refuses what Telegram refuses) with
   one fault mode at a time: `down` (its port closed: connections refused, and a kept-alive
@@ -16,9 +15,11 @@ The pieces, shared by bench/reliability.py and the suite:
 - `Ledger`: what happened to every queued card (outbox rows against the chats' messages):
   delivered, lost, duplicates, order per chat.
 
-`run_outages` and `run_hostile_cards` run the two phases the bench prints. Timings of the bot
-are shortened (BotOptions below); python-telegram-bot's own timeouts are its defaults (a hung
-send is given up after its 5 s read timeout).
+`run_outages` runs the phases in turn (PHASES) while cards keep arriving, then drains the
+outbox and counts each phase's cards. The bot's timings are shortened (OPTIONS, LEASE);
+python-telegram-bot's own timeouts are its defaults (a hung send is given up after its 5 s
+read timeout). A request the server never answers is never delivered either, so it may not
+repeat; the one a kill cuts off is delivered (the server finishes it), so it may repeat once.
 """
 
 from __future__ import annotations
