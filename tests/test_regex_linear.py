@@ -32,6 +32,7 @@ outlet controls, and what was done; `bounded` = super-linear only in a length th
 | `_ANNIVERSARY` `\\s*-?\\s*` | pipeline/compare | risky: quadratic in a space run after a number | possessive |
 | `_UNITS` `куб\\w*\\s*м` (in `_AMOUNT`) | pipeline/compare | risky: each number scans a long word | `куб\\w{0,20}` |
 | `re.match(…, work[m.end():])` after a year | pipeline/compare | risky: the rest copied per year | compiled `_MEASURE_AFTER.match(work, pos)` |
+| `_blank` per match (not a regex) | pipeline/compare | quadratic: a copy of the sentence per figure or phrase | `_blank(work, matches)`: one pass per pattern |
 | `_DATELINE`, `_MONTHS`, dates, `_CLAUSE` | pipeline/stories | linear; titles <= 500, summaries <= 1,200 | none |
 | `_SENTENCE_END`, `_DATES`, `_AMOUNT`, `_YEAR`, lexicons, `_RELATION` | pipeline/compare | linear (fixed-width lookarounds, alternations of literals) | none |
 | `_TRACKING`, script classes | pipeline/normalize | linear | none |
@@ -166,6 +167,9 @@ CASES: dict[str, tuple[Callable[[int], Any], Callable[[Any], bool]]] = {
     "compare: anniversary after a space run": (
         lambda n: compare.figures("70" + " " * n + "x"),
         lambda r: not any(f.measure == "anniversary" for f in r)),
+    "compare: a sentence of many amounts (each was blanked on a copy of the sentence)": (
+        lambda n: compare.figures("5 млрд, " * (n // 9)),
+        lambda r: len(r) == N // 9 and all(f.measure == "amount" for f in r)),
     "compare: volume unit, a long word after each number": (
         lambda n: compare.figures("куб1" * (n // 4)),
         lambda r: not any(f.measure == "volume" for f in r)),

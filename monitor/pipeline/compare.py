@@ -189,13 +189,22 @@ def _context(sentence: str) -> str:
     return next((name for name, pattern in _CONTEXTS if pattern.search(sentence)), "")
 
 
-def _blank(text: str, match: re.Match) -> str:
-    start, end = match.span()
-    return text[:start] + " " * (end - start) + text[end:]
+def _blank(text: str, matches: list[re.Match]) -> str:
+    """The text with each match (in order, not overlapping) spaced out, in one pass: a copy of
+    the text per match would be quadratic in a text of many numbers."""
+    if not matches:
+        return text
+    out, pos = [], 0
+    for m in matches:
+        start, end = m.span()
+        out += [text[pos:start], " " * (end - start)]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _dates(work: str, original: str, month: list[int]) -> tuple[str, list[Figure]]:
-    found = []
+    found, used = [], []
     for m in _DATES.finditer(work):
         if m["zd"]:
             mon, day = int(m["zm"] or month[0] or 0), int(m["zd"])
@@ -210,12 +219,12 @@ def _dates(work: str, original: str, month: list[int]) -> tuple[str, list[Figure
             continue
         month[0] = mon
         found.append(Figure("date", "", "", mon * 100 + day, m[0].strip(), original))
-        work = _blank(work, m)
-    return work, found
+        used.append(m)
+    return _blank(work, used), found
 
 
 def _amounts(work: str, original: str, lang: str) -> tuple[str, list[Figure]]:
-    found = []
+    found, used = [], []
     context = _context(work)
     for m in _AMOUNT.finditer(work):
         unit_index = next((i for i in range(len(_UNITS)) if m[f"u{i}"]), None)
@@ -229,8 +238,8 @@ def _amounts(work: str, original: str, lang: str) -> tuple[str, list[Figure]]:
             value *= 1e9
         found.append(Figure(measure, unit, "" if measure == "count" else context, value,
                             original[m.start():m.end()].strip(), original))
-        work = _blank(work, m)
-    return work, found
+        used.append(m)
+    return _blank(work, used), found
 
 
 def figures(text: str, lang: str = "") -> list[Figure]:
@@ -242,13 +251,14 @@ def figures(text: str, lang: str = "") -> list[Figure]:
         work = _fold(sentence)
         work, dates = _dates(work, sentence, month)
         found += dates
-        for m in _ANNIVERSARY.finditer(work):
-            found.append(Figure("anniversary", "", "", float(m["n"]), m[0].strip(), sentence))
-            work = _blank(work, m)
-        for m in _YEAR.finditer(work):
-            if not _MEASURE_AFTER.match(work, m.end()):  # at the offset: no copy of the rest
-                found.append(Figure("year", "", "", float(m["y"]), m["y"], sentence))
-                work = _blank(work, m)
+        anniversaries = list(_ANNIVERSARY.finditer(work))
+        found += [Figure("anniversary", "", "", float(m["n"]), m[0].strip(), sentence)
+                  for m in anniversaries]
+        work = _blank(work, anniversaries)
+        # At the offset, not on a copy of the rest; what follows a year is not blanked yet.
+        years = [m for m in _YEAR.finditer(work) if not _MEASURE_AFTER.match(work, m.end())]
+        found += [Figure("year", "", "", float(m["y"]), m["y"], sentence) for m in years]
+        work = _blank(work, years)
         work, amounts = _amounts(work, sentence, lang)
         found += amounts
     return found
@@ -368,12 +378,12 @@ def mentions(text: str, lexicon: list[tuple[str, str, bool, re.Pattern]]) -> lis
     for sentence in sentences(text):
         folded = work = _fold(sentence)
         for concept, label, needs_relation, pattern in lexicon:
-            for m in pattern.finditer(work):
-                if needs_relation and not about_ties(folded, m.start(), m.end()):
-                    continue
+            used = [m for m in pattern.finditer(work)
+                    if not needs_relation or about_ties(folded, m.start(), m.end())]
+            for m in used:
                 phrase = sentence[m.start():_word_end(sentence, m.end())]
                 found.setdefault(concept, Mention(concept, label, phrase, sentence))
-                work = _blank(work, m)
+            work = _blank(work, used)
     return list(found.values())
 
 
