@@ -5,7 +5,10 @@ Every report goes through normalize and the pipeline's story linking as it would
 publication order), with the same embeddings the pipeline computes. A pair of reports is a true
 pair when both belong to the same event; precision and recall count pairs. Goal: >= 0.90 each.
 
-    .venv/bin/python bench/stories.py [--split dev|test|all] [--window N]
+    .venv/bin/python bench/stories.py [--split dev|test|all] [--window N] [--errors]
+
+`--errors` lists the stories that hold more than one event (false merges) and the events
+spread over more than one story (missed links), report by report: look at dev's only.
 
 `--window N` (default 5000; 0 skips it) also times linking a batch of 20 new reports against
 N stored reports in its window (synthetic vectors and titles): the cost of one poll when the
@@ -86,6 +89,29 @@ def pair_figures(rows: list[dict], items: list[Item]) -> dict[str, tuple[float, 
     return out
 
 
+def errors(rows: list[dict], items: list[Item]) -> list[str]:
+    """False merges (a story holding several events) and missed links (an event in several
+    stories), one line per report."""
+    def line(row: dict, item: Item) -> str:
+        return (f"    {item.story[:8]} {row['event']:<5} {row['lang']} "
+                f"{(row.get('published') or '?')[:16]:<16} {row['source'][:24]:<24} "
+                f"{row['title'][:80]}")
+    out = []
+    for title, key, other in (("false merges", "story", "event"),
+                              ("missed links", "event", "story")):
+        groups: dict[str, list[int]] = {}
+        for n, (row, item) in enumerate(zip(rows, items)):
+            groups.setdefault(row["event"] if key == "event" else item.story, []).append(n)
+        bad = [members for members in groups.values()
+               if len({rows[n]["event"] if other == "event" else items[n].story
+                       for n in members}) > 1]
+        out.append(f"{title}: {len(bad)}")
+        for members in bad:
+            out.extend(line(rows[n], items[n]) for n in members)
+            out.append("")
+    return out
+
+
 def window_timing(size: int, batch: int = 20) -> tuple[float, float]:
     """Seconds to read `size` stored reports of a window into features, and to link `batch`
     new reports against them (synthetic titles and vectors)."""
@@ -111,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--window", type=int, default=5000)
+    parser.add_argument("--errors", action="store_true")
     args = parser.parse_args()
     rows = load(args.split)
     items = items_of(rows)
@@ -123,6 +150,8 @@ def main() -> None:
           f"linked in {took * 1000:.0f} ms; {len({i.story for i in items})} stories made")
     for key, (p, r, n) in pair_figures(rows, items).items():
         print(f"  {key:<6} pairwise precision={p:.3f} recall={r:.3f}  (true pairs {n})")
+    if args.errors:
+        print("\n".join(errors(rows, items)))
     if args.window:
         read, took = window_timing(args.window)
         print(f"window of {args.window} stored reports: features in {read * 1000:.0f} ms, "
