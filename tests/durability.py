@@ -44,6 +44,10 @@ DEV = ROOT / "monitor" / "learn" / "labels" / "real-dev.jsonl"
 TOKEN, CHAT, EDITOR = "123456:durability-token", -100555, 42
 SOURCES = 3
 START_WAIT = 120.0  # seconds a start-up or the final drain may take under load (a bound only)
+# MONITOR_LEASE, seconds: the card a kill left claimed is taken back by the restarted daemon once
+# its lease has expired (a younger claim could be another daemon's), and sources a killed poll
+# held are polled again then; a short lease keeps each restart's wait well inside START_WAIT.
+LEASE = 5
 
 
 @dataclass
@@ -154,7 +158,8 @@ def daemon_env(workdir: Path, db_url: str, bot: BotAPIServer, port: int) -> dict
     env.update(DATABASE_URL=db_url, MONITOR_SOURCES=str(workdir / "sources.yaml"),
                MONITOR_STORAGE=str(workdir), MONITOR_HTTP_ADDR=f"127.0.0.1:{port}",
                MONITOR_TIME_SCALE="60", MONITOR_HOST_DELAY="0", MONITOR_RETRIES="0",
-               MONITOR_EXPORT_AT="", MONITOR_MAX_AGE="0", TELEGRAM_MIN_INTERVAL="0.05",
+               MONITOR_EXPORT_AT="", MONITOR_MAX_AGE="0", MONITOR_LEASE=str(LEASE),
+               TELEGRAM_MIN_INTERVAL="0.05",
                TELEGRAM_DIGEST_AT="100000", TELEGRAM_BOT_TOKEN=TOKEN,
                TELEGRAM_API_BASE_URL=bot.base_url, TELEGRAM_EDITOR_CHAT_IDS=str(CHAT),
                TELEGRAM_ALLOWED_USER_IDS=str(EDITOR))

@@ -265,7 +265,9 @@ async def test_restart_mid_posting_loses_and_repeats_nothing(server, bot, engine
     rows = await outbox_store.outbox_rows(engine, CHAT)
     waiting = [r for r in rows if r["state"] == "pending"]
     assert waiting
-    await outbox_store.claim_next(engine, CHAT)  # as if a crash hit after a claim, before the send
+    # as if a crash hit after a claim, before the send, longer than the claim's lease ago
+    await outbox_store.claim_next(engine, CHAT,
+                                  now=datetime.now(timezone.utc) - outbox_store.LEASE)
     items += await stored(engine, 2, start=4)
     await outbox_store.enqueue(engine, [items[4].id], [CHAT])  # stored and enqueued while down
     # items[5] was stored but never enqueued (a crash between the two): caught up on start

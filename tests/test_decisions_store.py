@@ -93,8 +93,10 @@ async def test_outbox_posts_each_item_once_per_chat(engine):
     assert await outbox_store.enqueue(engine, [a.id, b.id], [10, 20]) == 0
     claimed = await outbox_store.claim_next(engine, 10)
     assert claimed is not None and claimed[1].id == a.id
-    # a crash here: the row stays `sending` until the bot starts again
-    assert await outbox_store.recover(engine) == 1
+    # a crash here: the row stays `sending` until its lease has expired
+    assert await outbox_store.recover(engine) == 0
+    assert await outbox_store.recover(
+        engine, now=datetime.now(timezone.utc) + outbox_store.LEASE) == 1
     outbox_id, item = await outbox_store.claim_next(engine, 10)
     assert item.id == a.id
     await outbox_store.mark_sent(engine, outbox_id, 10, 555, item.id)

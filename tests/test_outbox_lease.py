@@ -1,6 +1,7 @@
 """Claims on outbox rows are leases: a card left `sending` goes back to the queue once its lease
-has expired, while the daemon runs; cards of a chat are claimed strictly in order; and on
-PostgreSQL two processes claiming at the same moment never get the same card.
+has expired, while the daemon runs and when it starts (only then: a daemon starting beside
+another one leaves that one's fresh claims alone); cards of a chat are claimed strictly in
+order; and on PostgreSQL two processes claiming at the same moment never get the same card.
 
 Time is injected (`now=`, `lease=`): nothing here depends on how fast the machine is, except
 the bounds on waits that fail a test instead of hanging it.
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, select, update
 
+from monitor.bot.context import BotOptions
 from monitor.models import Item
 from monitor.store import items as item_store
 from monitor.store import outbox as outbox_store
@@ -27,6 +30,7 @@ CHAT, OTHER = -100777, -100888
 T0 = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)
 LEASE = outbox_store.LEASE
 WAIT = 30.0  # seconds: the bound on every wait (a failure, never a measurement)
+OPTIONS = BotOptions(min_interval=0.02, idle=0.2, retry=0.2, poll_timeout=1)
 
 
 async def queued(engine, n: int, chats: tuple[int, ...] = (CHAT,), start: int = 0) -> list[int]:
@@ -143,12 +147,10 @@ async def test_postgres_skips_a_card_another_process_is_claiming(engine) -> None
     assert claimed is not None and await states(engine) == [("sending", 1), ("pending", 0)]
 
 
-async def test_the_running_worker_takes_back_an_expired_claim_and_posts_it(engine, tmp_path,
-                                                                           sources) -> None:
-    """A card claimed long ago and never finished (as after a send that raised) is posted by the
-    running bot, in order, without a restart; one claimed just now is left to its sender."""
+@asynccontextmanager
+async def bot_worker(engine, tmp_path, sources):
+    """The real bot (its outbox worker started) against a Bot API stand-in: (worker, server)."""
     from monitor.bot.app import running_bot
-    from monitor.bot.context import BotOptions
     from monitor.config import Config
     from monitor.config.settings import load_settings
     from monitor.config.topics import load_topics
@@ -160,22 +162,52 @@ async def test_the_running_worker_takes_back_an_expired_claim_and_posts_it(engin
             "TELEGRAM_ALLOWED_USER_IDS": "42", "TELEGRAM_API_BASE_URL": server.base_url,
             "MONITOR_TIMEZONE": "UTC", "MONITOR_STORAGE": str(tmp_path)})
         config = Config(settings, sources, load_topics(ROOT / "topics.yaml"))
-        options = BotOptions(min_interval=0.02, idle=0.2, retry=0.2, poll_timeout=1)
-        async with running_bot(config, engine, options) as worker:
-            await queued(engine, 1, chats=(CHAT, OTHER))  # a first card: the worker is running,
-            await until(lambda: all(server.bot_messages(c) for c in (CHAT, OTHER)))  # past start-up
-            now = datetime.now(timezone.utc)
-            ids = await queued(engine, 2, chats=(), start=1)
-            async with engine.begin() as conn:  # all at once, as the running worker sees them
-                for chat, claimed_at in ((CHAT, now - LEASE * 2), (OTHER, now)):
-                    await conn.execute(insert(outbox), [
-                        {"item_id": ids[0], "chat_id": chat, "state": "sending", "attempts": 1,
-                         "created_at": now, "claimed_at": claimed_at},
-                        {"item_id": ids[1], "chat_id": chat, "state": "pending", "attempts": 0,
-                         "created_at": now, "claimed_at": None}])
-            await worker.notify([])
-            await until(lambda: len(server.bot_messages(CHAT)) == 3)
-            await asyncio.sleep(options.idle * 3)  # rounds in which OTHER must stay held
+        async with running_bot(config, engine, OPTIONS) as worker:
+            yield worker, server
+
+
+async def test_start_up_takes_back_only_expired_claims(engine, tmp_path, sources) -> None:
+    """A daemon starting on a database another daemon uses: the other one's fresh claim (its
+    card in flight) is left alone, neither taken back nor sent a second time; a claim whose
+    lease expired (its sender died) is taken back and posted, in order. The claims are dated
+    explicitly: one a second past its lease, one now (it holds for LEASE, minutes)."""
+    now = datetime.now(timezone.utc)
+    await queued(engine, 2, chats=(CHAT, OTHER))
+    await outbox_store.claim_next(engine, CHAT, now=now - LEASE - timedelta(seconds=1))
+    await outbox_store.claim_next(engine, OTHER, now=now)  # another daemon is sending it
+    async with bot_worker(engine, tmp_path, sources) as (_, server):
+        await until(lambda: len(server.bot_messages(CHAT)) == 2)  # past its start-up recovery
+        texts = [m["text"] for m in server.bot_messages(CHAT)]
+        others = server.bot_messages(OTHER)
+    assert "Story 0" in texts[0] and "Story 1" in texts[1], texts
+    assert await states(engine) == [("sent", 2), ("sent", 1)]
+    assert others == [] and await states(engine, OTHER) == [("sending", 1), ("pending", 0)], \
+        "the other daemon's card in flight is neither taken back nor sent again"
+    async with engine.connect() as conn:
+        claimed = (await conn.execute(select(outbox.c.claimed_at).where(
+            outbox.c.chat_id == OTHER, outbox.c.state == "sending"))).scalar_one()
+    assert claimed == now, "the claim is still the other daemon's"
+
+
+async def test_the_running_worker_takes_back_an_expired_claim_and_posts_it(engine, tmp_path,
+                                                                           sources) -> None:
+    """A card claimed long ago and never finished (as after a send that raised) is posted by the
+    running bot, in order, without a restart; one claimed just now is left to its sender."""
+    async with bot_worker(engine, tmp_path, sources) as (worker, server):
+        await queued(engine, 1, chats=(CHAT, OTHER))  # a first card: the worker is running,
+        await until(lambda: all(server.bot_messages(c) for c in (CHAT, OTHER)))  # past start-up
+        now = datetime.now(timezone.utc)
+        ids = await queued(engine, 2, chats=(), start=1)
+        async with engine.begin() as conn:  # all at once, as the running worker sees them
+            for chat, claimed_at in ((CHAT, now - LEASE * 2), (OTHER, now)):
+                await conn.execute(insert(outbox), [
+                    {"item_id": ids[0], "chat_id": chat, "state": "sending", "attempts": 1,
+                     "created_at": now, "claimed_at": claimed_at},
+                    {"item_id": ids[1], "chat_id": chat, "state": "pending", "attempts": 0,
+                     "created_at": now, "claimed_at": None}])
+        await worker.notify([])
+        await until(lambda: len(server.bot_messages(CHAT)) == 3)
+        await asyncio.sleep(OPTIONS.idle * 3)  # rounds in which OTHER must stay held
         texts = [m["text"] for m in server.bot_messages(CHAT)]
         others = server.bot_messages(OTHER)
     assert "Story 1" in texts[1] and "Story 2" in texts[2], texts

@@ -5,10 +5,10 @@ chat), so a poll never waits for Telegram and nothing is lost if the bot is down
 task in the daemon's loop posts them in order: a burst of `digest_at` or more waiting cards
 becomes one digest message instead; nothing is posted during quiet hours (they wait, and
 arrive as cards or a digest when the hours end). Each row is claimed, sent and marked sent in
-the store (see `store/outbox.py`), so a restart never posts a card twice; every round of the
-worker first takes back claims older than the lease, so a card whose send never finished is
-not stuck `sending` until the next start. The daemon also
-sends its alerts and the weekly draft through here, to the same editor chats.
+the store (see `store/outbox.py`), so a restart never posts a card twice; the start and every
+round of the worker take back claims older than the lease (only those: a younger one may be
+another daemon's, in flight), so a card whose send never finished is not stuck `sending`. The
+daemon also sends its alerts and the weekly draft through here, to the same editor chats.
 """
 
 from __future__ import annotations
@@ -74,20 +74,21 @@ class Outbox:
         self._task = None
 
     async def _resume(self) -> None:
-        """Rows a crash left claimed go back in the queue; items never enqueued are added."""
-        engine = self.state.engine
+        """Items stored and never enqueued (a crash in between) are added. Rows a crash left
+        claimed are not taken back here but by `_reclaim`, which runs first in every round,
+        this first one too: a claim younger than the lease may be another daemon's, in flight."""
         try:
-            recovered = await outbox_store.recover(engine)
-            caught = await outbox_store.catch_up(engine, self.state.chats,
+            caught = await outbox_store.catch_up(self.state.engine, self.state.chats,
                                                  datetime.now(timezone.utc) - CATCH_UP)
         except Exception:  # the queue still works; the next start tries again
             log.exception("outbox %s", fields(outcome="resume failed"))
             return
-        if recovered or caught:
-            log.info("outbox resumed %s", fields(recovered=recovered, caught_up=caught))
+        if caught:
+            log.info("outbox resumed %s", fields(caught_up=caught))
 
     async def _reclaim(self) -> None:
-        """Claims older than the lease go back in the queue (their send never finished)."""
+        """Claims older than the lease go back in the queue (their send never finished, here or
+        in a daemon that died); a younger one is left to its sender."""
         try:
             reclaimed = await outbox_store.recover(self.state.engine, lease=self.lease)
         except Exception:  # the database is away: the next round tries again

@@ -6,6 +6,11 @@ a poll writes. Migrations (alembic, append-only) run on open, but alembic (about
 second of imports) is only imported when the database is behind: `_up_to_date` compares the
 stored revision with the head read from the migration files' own `revision` lines. The
 dialect modules are likewise imported for the dialect in use only.
+
+Several daemons may start at once on a new database. The upgrade is serialised: on PostgreSQL
+by a transaction-scoped advisory lock on `MIGRATION_LOCK`, on SQLite by the write lock that
+`BEGIN IMMEDIATE` takes (which also makes the migrations one transaction there); the revision
+is read again once the lock is held, so the daemons that waited find the head and run nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # fills a page and leaves 1 KB of it empty (bench/dbsize.py: 3.7 KB per item; 3.2 KB in 16 KB
 # pages). Only a new file takes it: WAL fixes an existing file's page size.
 SQLITE_PAGE_SIZE = 16384
+SQLITE_BUSY_MS = 5000  # how long a statement waits for another connection's write lock
+# The key of the advisory lock the migrations run under on PostgreSQL ("monitor" as a number).
+MIGRATION_LOCK = int.from_bytes(b"monitor", "big")
+# How long a daemon starting on SQLite waits for another one's migrations (busy_timeout, ms).
+MIGRATION_WAIT_MS = 120_000
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
             "postgres": "postgresql+asyncpg"}
 
@@ -70,18 +80,33 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL, which fixes it
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def _upgrade(connection: Any) -> None:
-    """Bring the schema to the head revision (nothing to import or run when it is there)."""
+    """Bring the schema to the head revision (nothing to import or run when it is there).
+
+    Runs in `open_database`'s transaction. Behind, it first takes the migration lock (the
+    others starting at the same moment wait here) and reads the revision again: a process that
+    waited while another migrated finds the head and returns. PostgreSQL's lock is
+    `pg_advisory_xact_lock`, released by the commit that makes the new schema visible (a session
+    lock released before the commit would let the next one see the old revision) or by a
+    rollback. SQLite's `BEGIN IMMEDIATE` waits up to MIGRATION_WAIT_MS for the write lock."""
     if _up_to_date(connection):
         return
     from alembic import command
     from alembic.config import Config
 
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    else:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    if _up_to_date(connection):
+        return
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -3,10 +3,11 @@
 The outbox holds one row per (item, chat), so a candidate is posted once however often it is
 enqueued. A row is claimed (`sending`, with its claim time) and then marked `sent` with its
 message id, each in its own transaction. A claim is a lease: a row left `sending` longer than
-`LEASE` (its sender died, or its send raised something unexpected) goes back to `pending` while
-the daemon runs, and every row left `sending` goes back when the bot starts (the daemon is the
-only sender, so a claim older than the start belongs to a process that is gone); the one card
-whose send was in flight may then repeat. Cards of a chat are claimed strictly in order: while
+`LEASE` (its sender died, or its send raised something unexpected) goes back to `pending`, by
+the same rule at start-up and in every round of the worker (`recover`). A claim whose lease runs
+is left alone even at start-up: it may be another daemon's on the same database, sending that
+card now. A card whose sender was killed mid-send is thus posted once its lease expires, and may
+then repeat. Cards of a chat are claimed strictly in order: while
 the chat's oldest unfinished row is `sending`, nothing after it is claimed. A burst posted as
 one digest leaves its rows `digested` until the editor reviews them one by one.
 """
@@ -46,12 +47,11 @@ async def enqueue(engine: AsyncEngine, item_ids: list[int], chats: list[int]) ->
     return added
 
 
-async def recover(engine: AsyncEngine, *, lease: timedelta = timedelta(0),
+async def recover(engine: AsyncEngine, *, lease: timedelta = LEASE,
                   now: datetime | None = None) -> int:
-    """Rows left `sending` for longer than `lease` go back to `pending`; returns how many.
-
-    With no lease (at start-up) every `sending` row goes back. A row claimed before claims had
-    a time (migration 0006) counts as expired."""
+    """Rows left `sending` for longer than `lease` (claimed at or before `now - lease`) go back
+    to `pending`; returns how many. A row claimed before claims had a time (migration 0006)
+    counts as expired."""
     o = outbox.c
     cutoff = (now or _now()) - lease
     async with engine.begin() as conn:
