@@ -94,3 +94,40 @@ async def test_new_sqlite_file_gets_large_pages_and_an_old_one_keeps_its_own(
         await engine.dispose()
     assert SQLITE_PAGE_SIZE > 4096 and page_size(new) == SQLITE_PAGE_SIZE
     assert page_size(old) == 4096 and stored_revisions(f"sqlite:///{old}") == heads()
+
+
+def test_an_upgrade_keeps_the_rows_that_point_at_items(tmp_path: Path) -> None:
+    """SQLite's batch migrations rebuild `items` (copy, drop, rename); with foreign keys on, the
+    drop deleted every decision, outbox row, card and comment prompt through ON DELETE CASCADE.
+    A store from before those migrations keeps all of them."""
+    url = f"sqlite:///{tmp_path / 'monitor.sqlite3'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")  # as the store's connections have it
+        conn.exec_driver_sql(
+            "INSERT INTO items (id, key, source, url, title, summary, first_seen, lang, authors,"
+            " variant, original, status) VALUES (7, 'k', 'tass', 'https://tass.com/1', 'Lavrov"
+            " meets Wang Yi', '', '2026-06-29 08:00:00', 'en', '[]', '', 1, 'kept')")
+        conn.exec_driver_sql(
+            "INSERT INTO decisions (item_id, seq, user_id, user_name, at, action, status_from,"
+            " status_to, undone) VALUES (7, 1, 42, 'editor', '2026-06-29 09:00:00', 'keep',"
+            " 'new', 'kept', 0)")
+        conn.exec_driver_sql(
+            "INSERT INTO outbox (item_id, chat_id, state, attempts, created_at)"
+            " VALUES (7, -100, 'sent', 1, '2026-06-29 08:01:00')")
+        conn.exec_driver_sql("INSERT INTO cards (chat_id, message_id, item_id, kind, posted_at)"
+                             " VALUES (-100, 5, 7, 'card', '2026-06-29 08:01:00')")
+    engine.dispose()
+    assert alembic_imported_on_open(url)  # behind: migrated
+    with sqlite3.connect(tmp_path / "monitor.sqlite3") as conn:
+        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("items", "decisions", "outbox", "cards")}
+        foreign_keys = conn.execute("PRAGMA foreign_key_check").fetchall()
+    assert counts == {"items": 1, "decisions": 1, "outbox": 1, "cards": 1}
+    assert foreign_keys == []
+    assert stored_revisions(url) == heads()

@@ -67,11 +67,13 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncEngine:
     if migrate:
         try:
             async with engine.begin() as conn:
-                await conn.run_sync(_upgrade)
-        except (SQLAlchemyError, OSError) as exc:
+                migrated = await conn.run_sync(_upgrade)
+        except (SQLAlchemyError, OSError, StoreError) as exc:
             await engine.dispose()
             raise StoreError(f"DATABASE_URL: cannot open {parsed.render_as_string()}: "
                              f"{str(exc).splitlines()[0]}") from None
+        if migrated and engine.dialect.name == "sqlite":
+            await engine.dispose()  # the migration's connection had foreign keys off
     return engine
 
 
@@ -85,7 +87,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _upgrade(connection: Any) -> None:
+def _upgrade(connection: Any) -> bool:
     """Bring the schema to the head revision (nothing to import or run when it is there).
 
     Runs in `open_database`'s transaction. Behind, it first takes the migration lock (the
@@ -93,24 +95,37 @@ def _upgrade(connection: Any) -> None:
     waited while another migrated finds the head and returns. PostgreSQL's lock is
     `pg_advisory_xact_lock`, released by the commit that makes the new schema visible (a session
     lock released before the commit would let the next one see the old revision) or by a
-    rollback. SQLite's `BEGIN IMMEDIATE` waits up to MIGRATION_WAIT_MS for the write lock."""
+    rollback. SQLite's `BEGIN IMMEDIATE` waits up to MIGRATION_WAIT_MS for the write lock.
+
+    On SQLite, foreign keys are off while it migrates (a pragma that only takes effect outside
+    a transaction, so before BEGIN): a batch migration rebuilds `items` by copy, drop and
+    rename, and the drop would delete every decision, outbox row and card through ON DELETE
+    CASCADE. `foreign_key_check` must then find nothing, or the migration rolls back. Returns
+    whether it migrated."""
     if _up_to_date(connection):
-        return
+        return False
     from alembic import command
     from alembic.config import Config
 
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     else:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     if _up_to_date(connection):
-        return
+        return True
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise StoreError(f"migration left {len(broken)} rows whose item is gone "
+                             f"(first in table {broken[0][0]}); nothing was changed")
+    return True
 
 
 def _up_to_date(connection: Any) -> bool:
