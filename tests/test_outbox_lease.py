@@ -223,3 +223,41 @@ async def until(check, timeout: float = WAIT) -> None:
         if time.monotonic() > deadline:
             pytest.fail("timed out")
         await asyncio.sleep(0.05)
+
+
+def _process_on_this_host(pid: int) -> str:
+    """A process id as the leases write it (health.process_id), for another pid of this host."""
+    from monitor.store.health import process_id
+
+    host, _, _ = process_id().rsplit("-", 2)
+    return f"{host}-{pid}-0badc0de"
+
+
+async def test_start_up_takes_back_at_once_the_claims_of_a_dead_process_of_this_host(
+        engine, tmp_path, sources) -> None:
+    """A daemon killed mid-send and started again on the same host: its predecessor's claim,
+    minutes inside its lease, is taken back at start-up and posted in order, not held for the
+    lease. A claim by a live process of this host (here a child that sleeps) still holds."""
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        now = datetime.now(timezone.utc)
+        await queued(engine, 2, chats=(CHAT, OTHER))
+        await outbox_store.claim_next(engine, CHAT, now=now, owner=_process_on_this_host(gone.pid))
+        await outbox_store.claim_next(engine, OTHER, now=now,
+                                      owner=_process_on_this_host(alive.pid))
+        async with bot_worker(engine, tmp_path, sources) as (_, server):
+            await until(lambda: len(server.bot_messages(CHAT)) == 2)
+            texts = [m["text"] for m in server.bot_messages(CHAT)]
+            await asyncio.sleep(OPTIONS.idle * 3)  # rounds in which OTHER must stay held
+            others = server.bot_messages(OTHER)
+    finally:
+        alive.kill()
+        alive.wait()
+    assert "Story 0" in texts[0] and "Story 1" in texts[1], texts
+    assert await states(engine) == [("sent", 2), ("sent", 1)]
+    assert others == [] and await states(engine, OTHER) == [("sending", 1), ("pending", 0)]

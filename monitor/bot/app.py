@@ -177,7 +177,8 @@ async def running_bot(config: Config, engine: AsyncEngine,
     lease = health_store.lease_of(config.settings.monitor_lease)
     if config.settings.monitor_lease:  # a card's claim too; by default the outbox's own lease
         outbox.lease = lease
-    leader = UpdatesLeader(application, engine, owner or health_store.process_id(), lease)
+    outbox.owner = owner or outbox.owner
+    leader = UpdatesLeader(application, engine, outbox.owner, lease)
     connector = None
     if not await _connect(application, outbox, leader, first=True):
         connector = asyncio.create_task(_keep_connecting(application, outbox, leader),

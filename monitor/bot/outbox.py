@@ -5,9 +5,10 @@ chat), so a poll never waits for Telegram and nothing is lost if the bot is down
 task in the daemon's loop posts them in order: a burst of `digest_at` or more waiting cards
 becomes one digest message instead; nothing is posted during quiet hours (they wait, and
 arrive as cards or a digest when the hours end). Each row is claimed, sent and marked sent in
-the store (see `store/outbox.py`), so a restart never posts a card twice; the start and every
-round of the worker take back claims older than the lease (only those: a younger one may be
-another daemon's, in flight), so a card whose send never finished is not stuck `sending`. The
+the store (see `store/outbox.py`), so a restart never posts a card twice; every round of the
+worker takes back claims older than the lease (only those: a younger one may be another daemon's,
+in flight), and the start takes back at once those of a process of this host that is gone (the
+daemon before it was killed), so a card whose send never finished is not stuck `sending`. The
 daemon also sends its alerts and the weekly draft through here, to the same editor chats.
 """
 
@@ -31,6 +32,7 @@ from monitor.logs import fields
 from monitor.models import Item
 from monitor.store import cards as card_store
 from monitor.store import decisions
+from monitor.store import health as health_store
 from monitor.store import outbox as outbox_store
 
 log = logging.getLogger("monitor.bot")
@@ -49,6 +51,7 @@ class Outbox:
         self.connected: Callable[[], bool] = lambda: False  # set by running_bot; for /readyz
         self._refused_until: dict[int, float] = {}  # chats that refuse the bot, until when
         self.lease: timedelta = outbox_store.LEASE  # how long a claim holds (injectable)
+        self.owner: str = health_store.process_id()  # this process in the claims (running_bot)
 
     async def notify(self, items: list[Item]) -> None:
         """The pipeline's notifier: enqueue (never send) and wake the worker."""
@@ -74,10 +77,17 @@ class Outbox:
         self._task = None
 
     async def _resume(self) -> None:
-        """Items stored and never enqueued (a crash in between) are added. Rows a crash left
-        claimed are not taken back here but by `_reclaim`, which runs first in every round,
-        this first one too: a claim younger than the lease may be another daemon's, in flight."""
+        """Items stored and never enqueued (a crash in between) are added; rows claimed by a
+        process of this host that is gone (this daemon before a crash or a kill) are taken
+        back at once. Other claims are left to `_reclaim`, which runs first in every round:
+        one younger than the lease may be another daemon's, in flight."""
         try:
+            dead = {owner for owner in await outbox_store.claimers(self.state.engine)
+                    if health_store.gone_from_this_host(owner, self.owner)}
+            if dead:
+                taken = await outbox_store.recover(self.state.engine, lease=self.lease,
+                                                   dead=dead)
+                log.warning("outbox %s", fields(taken_back=taken, from_processes=len(dead)))
             caught = await outbox_store.catch_up(self.state.engine, self.state.chats,
                                                  datetime.now(timezone.utc) - CATCH_UP)
         except Exception:  # the queue still works; the next start tries again
@@ -134,7 +144,7 @@ class Outbox:
             if await outbox_store.pending_count(engine, chat) >= options.digest_at:
                 await self._digest(chat)
                 return
-            claimed = await outbox_store.claim_next(engine, chat)
+            claimed = await outbox_store.claim_next(engine, chat, owner=self.owner)
             if claimed is None or not await self._post(chat, *claimed):
                 return
 

@@ -143,6 +143,30 @@ def process_id() -> str:
     return f"{socket.gethostname()[:80]}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+def gone_from_this_host(owner: str, me: str) -> bool:
+    """Whether `owner` (a `process_id`) was a process of this host that no longer runs: its pid
+    is not running, or it is ours under another random part (a restart that got the same pid, as
+    a container's process 1 does). Another host's process, or a live one here, is not gone: its
+    claims hold until their lease expires."""
+    try:
+        host, pid, _ = owner.rsplit("-", 2)
+        my_host, my_pid, _ = me.rsplit("-", 2)
+        number = int(pid)
+    except ValueError:
+        return False
+    if owner == me or host != my_host or number <= 0:
+        return False
+    if pid == my_pid:
+        return True
+    try:
+        os.kill(number, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False
+
+
 async def claim(engine: AsyncEngine, name: str, owner: str, *, lease: timedelta = LEASE,
                 now: datetime | None = None) -> bool:
     """Take or renew the lease on `name` (a source id, or a leader row such as

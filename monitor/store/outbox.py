@@ -14,6 +14,7 @@ one digest leaves its rows `digested` until the editor reviews them one by one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -48,18 +49,28 @@ async def enqueue(engine: AsyncEngine, item_ids: list[int], chats: list[int]) ->
 
 
 async def recover(engine: AsyncEngine, *, lease: timedelta = LEASE,
-                  now: datetime | None = None) -> int:
+                  now: datetime | None = None, dead: Collection[str] = ()) -> int:
     """Rows left `sending` for longer than `lease` (claimed at or before `now - lease`) go back
-    to `pending`; returns how many. A row claimed before claims had a time (migration 0006)
-    counts as expired."""
+    to `pending`, and so do those claimed by the processes in `dead` whatever their age; returns
+    how many. A row claimed before claims had a time (migration 0006) counts as expired."""
     o = outbox.c
     cutoff = (now or _now()) - lease
+    expired = or_(o.claimed_at.is_(None), o.claimed_at <= cutoff,
+                  *([o.claimed_by.in_(list(dead))] if dead else []))
     async with engine.begin() as conn:
         result = await conn.execute(
-            update(outbox).where(o.state == "sending",
-                                 or_(o.claimed_at.is_(None), o.claimed_at <= cutoff))
-            .values(state="pending", claimed_at=None))
+            update(outbox).where(o.state == "sending", expired)
+            .values(state="pending", claimed_at=None, claimed_by=None))
     return result.rowcount or 0
+
+
+async def claimers(engine: AsyncEngine) -> set[str]:
+    """The processes that hold a card `sending` now (rows claimed before 0008 name none)."""
+    o = outbox.c
+    async with engine.connect() as conn:
+        return {r[0] for r in await conn.execute(
+            select(o.claimed_by).where(o.state == "sending", o.claimed_by.is_not(None))
+            .distinct())}
 
 
 async def catch_up(engine: AsyncEngine, chats: list[int], since: datetime) -> int:
@@ -91,10 +102,11 @@ async def pending_count(engine: AsyncEngine, chat: int) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def claim_next(engine: AsyncEngine, chat: int,
-                     now: datetime | None = None) -> tuple[int, Item] | None:
-    """The chat's next card, marked `sending` at `now` (attempts + 1) in one transaction; None
-    when nothing waits or the chat's oldest unfinished card is already being sent.
+async def claim_next(engine: AsyncEngine, chat: int, now: datetime | None = None,
+                     owner: str | None = None) -> tuple[int, Item] | None:
+    """The chat's next card, marked `sending` at `now` by `owner` (attempts + 1) in one
+    transaction; None when nothing waits or the chat's oldest unfinished card is already being
+    sent.
 
     Order per chat: only the oldest `pending`-or-`sending` row is a candidate, so a card in
     flight (here, or in another process) holds back the ones after it until it is sent,
@@ -115,7 +127,7 @@ async def claim_next(engine: AsyncEngine, chat: int,
             return None
         claimed = await conn.execute(update(outbox).where(o.id == row.id, o.state == "pending")
                                      .values(state="sending", claimed_at=now or _now(),
-                                             attempts=o.attempts + 1))
+                                             claimed_by=owner, attempts=o.attempts + 1))
         if claimed.rowcount != 1:
             return None
         item = (await conn.execute(select(items).where(items.c.id == row.item_id))
@@ -148,7 +160,8 @@ async def release(engine: AsyncEngine, outbox_id: int, error: str, *, failed: bo
     async with engine.begin() as conn:
         await conn.execute(update(outbox).where(outbox.c.id == outbox_id,
                                                 outbox.c.state == "sending").values(
-            state="failed" if failed else "pending", claimed_at=None, last_error=error[:500]))
+            state="failed" if failed else "pending", claimed_at=None, claimed_by=None,
+            last_error=error[:500]))
 
 
 async def queued(engine: AsyncEngine, chat: int,

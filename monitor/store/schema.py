@@ -139,6 +139,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("posted_at", UTCDateTime),
     Column("claimed_at", UTCDateTime),  # when the row went `sending`: its lease (0006)
+    Column("claimed_by", String(128)),  # the process sending it (0008; health.process_id)
     UniqueConstraint("item_id", "chat_id", name="uq_outbox_item_chat"),
 )
 
