@@ -19,7 +19,9 @@ link and title suffix and its times moved back an hour per round, until the body
 
 While the poll runs, a probe coroutine on the same loop sleeps 10 ms at a time and records by
 how much each wake-up was late: p50/p99/max lag is that lateness, "stalls > 100 ms" how many
-wake-ups were later than that. The classifier has loaded and the embedder is warm before the
+wake-ups were later than that. "load" is the machine's one-minute load average after the run:
+on a machine whose cores are busy with other work the loop thread waits for a core too, which
+no change to the poll can help. The classifier has loaded and the embedder is warm before the
 poll starts (the daemon loads them once, at start-up). A tree without a model classifies with
 its seed model, as a fresh install does. With the classifier a poll takes minutes (the e5
 encoder, ~40 ms a text); `--no-classify` opens the pipeline as `monitor import --no-classify`
@@ -217,14 +219,15 @@ def main() -> None:
         print(f"one daemon poll of a {len(body) / 1e6:.1f} MB feed ({entries} entries, {what}; "
               f"{classify}); probe sleeps {TICK * 1000:.0f} ms; goal max lag < {GOAL_MS:.0f} ms")
         print(f"{'tree':<14}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>9}{'stalls>100ms':>14}"
-              f"{'stored':>8}{'poll s':>8}")
+              f"{'stored':>8}{'poll s':>8}{'load':>7}")
         for label, tree in trees:
             got = run_tree(tree, feed, tmp / label.replace(" ", "-"), not args.no_classify)
             if isinstance(got, str):
                 print(f"{label:<14}{got}")
                 continue
             print(f"{label:<14}{got['p50']:>8.1f}{got['p99']:>8.1f}{got['max']:>9.1f}"
-                  f"{got['stalls']:>14}{got['stored']:>8}{got['poll_s']:>8.1f}")
+                  f"{got['stalls']:>14}{got['stored']:>8}{got['poll_s']:>8.1f}"
+                  f"{os.getloadavg()[0]:>7.1f}")
 
 
 if __name__ == "__main__":

@@ -137,33 +137,47 @@ async def _record(pipeline: Pipeline, source: Source, report: PollReport,
 
 async def process(pipeline: Pipeline, source: Source, items: list[Item],
                   base_url: str = "") -> list[Item]:
-    """normalize → dedupe → classify → store → notify; returns the items really inserted."""
+    """normalize → dedupe → classify → store → notify; returns the items really inserted.
+
+    The stages that compute (normalize, classify, story linking, the stored columns) run in a
+    worker thread, one after the other, while the queries stay on the loop with the engine:
+    a poll of a large feed never stalls the loop (bench/loop.py)."""
     engine = pipeline.engine
     assert engine is not None, "a dry run calls preview()"
-    items = await item_store.unseen(engine, _normalized(source, items, base_url))
+    items = await item_store.unseen(engine, await asyncio.to_thread(_normalized, source, items,
+                                                                    base_url))
     if not items:
         return []
     vectors = await _classified(pipeline, source, items)
-    demoted = await _linked(engine, pipeline, items, vectors)
-    extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
-                        "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
-             for n, item in enumerate(items)}
+    rows = await _story_window(engine, items)
+    demoted, extra = await asyncio.to_thread(_linked, pipeline, items, rows, vectors)
     await _hold_backlog(pipeline, source, items)
     inserted = await item_store.insert_new(engine, items, extra, demoted)
     await _notify(pipeline, inserted)
     return inserted
 
 
-async def _linked(engine: AsyncEngine, pipeline: Pipeline, items: list[Item],
-                  vectors: Any) -> list[str]:
-    """Story linking against the stored reports published within the batch's window."""
+async def _story_window(engine: AsyncEngine, items: list[Item]) -> list[Any]:
+    """The stored reports published within the batch's window, for story linking."""
     rows = []
     for start, end in stories.window_ranges([i.published for i in items]):
         rows += await item_store.story_window(engine, start, end)
+    return rows
+
+
+def _linked(pipeline: Pipeline, items: list[Item], rows: list[Any],
+            vectors: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Story linking against the stored `rows` (in a worker thread): the stored keys demoted
+    from their story's original, and each item's extra columns (title signature, embedding)."""
     dim = vectors.shape[1] if vectors is not None else 0
     stored, stored_vectors = stories.stored_reports(rows, dim)
-    return stories.link_stories(items, _outlets(pipeline), stored, vectors,
-                                stored_vectors if vectors is not None else None)
+    demoted = stories.link_stories(items, _outlets(pipeline), stored, vectors,
+                                   stored_vectors if vectors is not None else None)
+    extra = {item.key: {"title_sig": dedupe.title_signature(item.title),
+                        "embedding": None if vectors is None else dedupe.vector_bytes(vectors[n])}
+             for n, item in enumerate(items)}
+    log.debug("stories %s", fields(new=len(items), stored=len(rows), demoted=len(demoted)))
+    return demoted, extra
 
 
 async def _hold_backlog(pipeline: Pipeline, source: Source, items: list[Item]) -> None:
@@ -180,16 +194,19 @@ async def _hold_backlog(pipeline: Pipeline, source: Source, items: list[Item]) -
 async def preview(pipeline: Pipeline, source: Source, items: list[Item],
                   base_url: str = "") -> list[Item]:
     """The same stages without the store: what a dry run shows (stories within the batch)."""
-    items = _normalized(source, items, base_url)
+    items = await asyncio.to_thread(_normalized, source, items, base_url)
     if not items:
         return []
     vectors = await _classified(pipeline, source, items)
-    stories.link_stories(items, _outlets(pipeline), [], vectors)
+    await asyncio.to_thread(stories.link_stories, items, _outlets(pipeline), [], vectors)
     return items
 
 
 def _normalized(source: Source, items: list[Item], base_url: str) -> list[Item]:
-    return dedupe.unique_by_key([normalize(i, source, base_url) for i in items])
+    """The items normalized, one per key (in a worker thread)."""
+    unique = dedupe.unique_by_key([normalize(i, source, base_url) for i in items])
+    log.debug("normalized %s", fields(source=source.id, items=len(items), unique=len(unique)))
+    return unique
 
 
 def _in_background(config: Config) -> asyncio.Future[Any]:
