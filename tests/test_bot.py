@@ -8,6 +8,7 @@ what the database holds. Polling and pacing are shortened; every wait is bounded
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -252,6 +253,22 @@ async def test_network_error_is_retried(server, bot, engine):
         await until(lambda: len(cards(server)) == 2, "both cards after a 502")
     assert len(server.calls_of("sendMessage")) == 2
     assert [r["attempts"] for r in await outbox_store.outbox_rows(engine, CHAT)] == [2, 1]
+
+
+async def test_failing_get_updates_is_one_line_each_and_polling_recovers(server, bot, caplog):
+    """getUpdates answering 502 three times: a one-line warning each (PTB would log a traceback
+    per attempt), and the bot still answers a command once Telegram is back."""
+    server.fail("getUpdates", {1, 2, 3}, status=502)
+    caplog.set_level(logging.WARNING)
+    async with bot():
+        await until(lambda: len(server.calls_of("getUpdates", ok=False)) >= 3, "three failures")
+        server.command(CHAT, EDITOR, "/help")
+        await until(lambda: any("/pending" in m.get("text", "")
+                                for m in server.bot_messages(CHAT)), "an answer to /help")
+    failed = [r for r in caplog.records if "getUpdates failed" in r.getMessage()]
+    assert len(failed) >= 3 and all("\n" not in r.getMessage() and r.exc_info is None
+                                    for r in failed)
+    assert not [r for r in caplog.records if r.exc_info and "telegram" in r.name]
 
 
 async def test_restart_mid_posting_loses_and_repeats_nothing(server, bot, engine):

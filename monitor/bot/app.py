@@ -124,7 +124,8 @@ class UpdatesLeader:
         assert updater is not None
         if leading and not updater.running:
             await updater.start_polling(timeout=self.options.poll_timeout,
-                                        allowed_updates=["message", "callback_query"])
+                                        allowed_updates=["message", "callback_query"],
+                                        error_callback=_updates_failed)
             log.info("bot %s", fields(updates="polling", process=self.owner))
         elif not leading and updater.running:
             await updater.stop()
@@ -158,6 +159,13 @@ class UpdatesLeader:
             await asyncio.wait_for(health_store.release(self.engine, UPDATES, self.owner), 2.0)
         except Exception:  # it expires by itself
             log.warning("bot %s", fields(outcome="updates lease not released"))
+
+
+def _updates_failed(error: TelegramError) -> None:
+    """A getUpdates that failed (Telegram away, 5xx, a timeout): one line, not PTB's traceback
+    per attempt; PTB retries with backoff, and the outbox's sends report their own errors."""
+    log.warning("bot %s", fields(updates="getUpdates failed", error=str(error)[:200],
+                                 retrying="yes"))
 
 
 @asynccontextmanager
